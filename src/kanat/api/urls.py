@@ -1,0 +1,22 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from kanat.api import views
+
+router = DefaultRouter()
+router.register("operators", views.OperatorViewSet, basename="operator")
+router.register("aircraft-types", views.AircraftTypeViewSet, basename="aircrafttype")
+router.register("variants", views.VariantViewSet, basename="variant")
+router.register("part-numbers", views.PartNumberViewSet, basename="partnumber")
+router.register("aircraft", views.AircraftViewSet, basename="aircraft")
+router.register("parts", views.PartViewSet, basename="part")
+router.register("installations", views.InstallationViewSet, basename="installation")
+router.register("flights", views.FlightViewSet, basename="flight")
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("", include(router.urls)),
+]

@@ -1,0 +1,50 @@
+"""`kanat demo`: load the demo hub into an empty database (idempotent)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from kanat.core import services as core_services
+from kanat.core.models import Hub, Operator
+from kanat.demo import fleet as demo_fleet
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the demo hub (ANKA family and a mixed fleet, three operators, a year of "
+        "flights, demo users hub / operator-kz / operator-b with password 'demo') into an "
+        "empty database. Running it again on a demo database changes nothing; it refuses "
+        "a database that holds other data."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--seed", type=int, default=2022, help="random seed (default 2022)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        hub = Hub.objects.filter(pk=1).first()
+        if hub is not None and hub.is_demo:
+            self.stdout.write("The demo is already loaded: nothing changed.")
+            return
+        if hub is not None or Operator.objects.exists():
+            raise CommandError(
+                "This database holds non-demo data; `kanat demo` loads only into an empty "
+                "database (demo users must never exist beside real ones)."
+            )
+        rng = random.Random(options["seed"])
+        now = timezone.now().replace(minute=0, second=0, microsecond=0)
+        with transaction.atomic():
+            core_services.ensure_hub(
+                actor=None, code="KANAT-HUB", name="Kanat regional MRO hub (demo)", is_demo=True
+            )
+            fleet = demo_fleet.load(now=now, rng=rng, log=self.stdout.write)
+            demo_fleet.demo_users(fleet.operators)
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Demo loaded. Log in as hub, operator-kz or operator-b with the password 'demo'."
+            )
+        )

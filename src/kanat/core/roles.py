@@ -1,0 +1,61 @@
+"""Roles and what each may do.
+
+A user belongs to the hub (``operator`` null) or to exactly one operator; hub roles
+and operator roles do not mix. Capabilities are named strings checked by services
+and views; the table below is the one place that says who may do what.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    HUB_ADMIN = "hub_admin", "Hub administrator"
+    PLANNER = "planner", "Maintenance planner"
+    TECHNICIAN = "technician", "Technician"
+    INSPECTOR = "inspector", "Inspector"
+    STOREKEEPER = "storekeeper", "Storekeeper"
+    QUALITY = "quality", "Quality engineer"
+    TRAINING_MANAGER = "training_manager", "Training manager"
+    OPERATOR_FLEET_MANAGER = "operator_fleet_manager", "Operator fleet manager"
+    OPERATOR_VIEWER = "operator_viewer", "Operator viewer"
+
+
+HUB_ROLES = frozenset(
+    {
+        Role.HUB_ADMIN,
+        Role.PLANNER,
+        Role.TECHNICIAN,
+        Role.INSPECTOR,
+        Role.STOREKEEPER,
+        Role.QUALITY,
+        Role.TRAINING_MANAGER,
+    }
+)
+OPERATOR_ROLES = frozenset({Role.OPERATOR_FLEET_MANAGER, Role.OPERATOR_VIEWER})
+
+
+class Capability(models.TextChoices):
+    MANAGE_REFERENCE = "manage_reference", "Manage types, variants, positions, part numbers"
+    MANAGE_FLEET = "manage_fleet", "Register aircraft and parts"
+    RECORD_FLIGHT = "record_flight", "Record flights"
+    CHANGE_CONFIGURATION = "change_configuration", "Install and remove parts"
+    MANAGE_USERS = "manage_users", "Manage users and operators"
+
+
+CAPABILITIES: dict[str, frozenset[str]] = {
+    Capability.MANAGE_REFERENCE: frozenset({Role.HUB_ADMIN, Role.PLANNER, Role.QUALITY}),
+    Capability.MANAGE_FLEET: frozenset({Role.HUB_ADMIN, Role.PLANNER}),
+    Capability.RECORD_FLIGHT: frozenset(
+        {Role.HUB_ADMIN, Role.PLANNER, Role.TECHNICIAN, Role.OPERATOR_FLEET_MANAGER}
+    ),
+    Capability.CHANGE_CONFIGURATION: frozenset(
+        {Role.HUB_ADMIN, Role.PLANNER, Role.TECHNICIAN, Role.INSPECTOR}
+    ),
+    Capability.MANAGE_USERS: frozenset({Role.HUB_ADMIN}),
+}
+
+
+def role_allows(role: str, capability: str) -> bool:
+    return role in CAPABILITIES[capability]

@@ -1,0 +1,218 @@
+"""Walk every URL pattern and API route as a second operator's user with the first
+operator's object ids: anything but 404/403 fails. A route the walk does not know
+fails too, so a new route must say here how it is scoped."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterator
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from kanat.core.models import AuditEvent, Operator, User
+from kanat.fleet import services
+from kanat.fleet.models import Aircraft, Flight, Installation, Part
+from tests import factories as f
+from tests.factories import utc
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "ALPHA-SECRET"
+
+# Routes whose id names an operator's object: {route name: model}
+OBJECT_ROUTES: dict[str, type] = {
+    "fleet:aircraft_detail": Aircraft,
+    "fleet:part_detail": Part,
+    "aircraft-detail": Aircraft,
+    "part-detail": Part,
+    "installation-detail": Installation,
+    "installation-remove": Installation,
+    "flight-detail": Flight,
+    "operator-detail": Operator,
+}
+# Routes without an operator's object id: requested, and must not show the other
+# operator's data. {route name: why}
+NO_OBJECT_ROUTES: dict[str, str] = {
+    "fleet:overview": "list, restricted",
+    "fleet:part_list": "list, restricted",
+    "login": "no data",
+    "logout": "no data (POST only)",
+    "api-root": "index of routes",
+    "api-schema": "schema, no data",
+    "api-docs": "static docs page",
+    "api-redoc": "static docs page",
+    "aircraft-list": "list, restricted",
+    "part-list": "list, restricted",
+    "installation-list": "list, restricted",
+    "flight-list": "list, restricted",
+    "operator-list": "list, restricted",
+}
+# Reference data shared by every operator (no tenant): visible to all signed-in users.
+SHARED_ROUTES = {
+    "variant-list",
+    "variant-detail",
+    "aircrafttype-list",
+    "aircrafttype-detail",
+    "partnumber-list",
+    "partnumber-detail",
+}
+
+
+def walk(patterns=None, prefix="", namespace="") -> Iterator[tuple[str, str, list[str]]]:
+    """(route name or pattern, full regex/route text, kwarg names) for every endpoint."""
+    for p in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(p, URLResolver):
+            ns = f"{namespace}{p.namespace}:" if p.namespace else namespace
+            yield from walk(p.url_patterns, prefix + str(p.pattern), ns)
+        elif isinstance(p, URLPattern):
+            text = prefix + str(p.pattern)
+            kwargs = re.findall(r"\(\?P<(\w+)>", text) + re.findall(r"<(?:\w+:)?(\w+)>", text)
+            name = f"{namespace}{p.name}" if p.name else f"{namespace}<unnamed {text}>"
+            yield name, text, kwargs
+
+
+@pytest.fixture
+def world():
+    pn = f.part_number()
+    v = f.variant(positions={"ENG": [pn]})
+    alpha, beta = f.operator(code="ALPHA"), f.operator(code="BETA")
+    a = f.aircraft(operator_=alpha, variant_=v, serial=f"{SECRET}-AC")
+    b = f.aircraft(operator_=beta, variant_=v, serial="BETA-AC")
+    pa = f.part(pn=pn, serial=f"{SECRET}-SN")
+    f.install(pa, a, utc(2025, 1, 1))
+    f.flight(a, utc(2025, 2, 1), 3)
+    f.install(f.part(pn=pn, serial="BETA-SN"), b, utc(2025, 1, 1))
+    return {
+        "alpha": alpha,
+        "objects": {
+            Aircraft: a,
+            Part: pa,
+            Installation: Installation.objects.get(part=pa),
+            Flight: Flight.objects.get(aircraft=a),
+            Operator: alpha,
+        },
+        "beta_user": f.user(operator=beta, username="beta-fm", password="beta-pass-123"),
+    }
+
+
+def _client(user: User, api: bool) -> Client:
+    if api:
+        token = base64.b64encode(b"beta-fm:beta-pass-123").decode()
+        return Client(HTTP_AUTHORIZATION=f"Basic {token}")
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def test_every_route_is_covered_and_scoped(world):
+    seen, problems = set(), []
+    for name, text, kwargs in walk():
+        seen.add(name)
+        api = text.startswith("api/")
+        client = _client(world["beta_user"], api)
+        values = {k: "json" for k in kwargs if k == "format"}
+        if name.startswith("admin:") or name.startswith("<unnamed admin/"):
+            # the admin is hub-only: every admin page is refused to operator staff
+            ids = {k: world["objects"][Aircraft].pk for k in kwargs if k != "format"}
+            if "<unnamed" in name:
+                url = "/" + re.sub(r"<(?:\w+:)?\w+>", "1", text).replace("(?P<url>.*)$", "x/")
+            else:
+                ids = {k: ("fleet" if k == "app_label" else v) for k, v in ids.items()}
+                if "content_type_id" in ids:
+                    ids["object_id"] = ids["content_type_id"]
+                url = reverse(name, kwargs=ids)
+            status = client.get(url).status_code
+            if status != 403:
+                problems.append(f"{name} {url}: {status}, expected 403")
+            continue
+        bare = name.split(":")[-1] if name.startswith("api") is False else name
+        key = name if name in OBJECT_ROUTES or name in NO_OBJECT_ROUTES else bare
+        if key in SHARED_ROUTES:
+            continue
+        if key in OBJECT_ROUTES:
+            obj = world["objects"][OBJECT_ROUTES[key]]
+            values |= {k: obj.pk for k in kwargs if k != "format"}
+            url = reverse(name, kwargs=values)
+            method = "post" if key.endswith("-remove") else "get"
+            response = getattr(client, method)(url)
+            if response.status_code not in (403, 404):
+                problems.append(f"{name} {url}: {response.status_code}, expected 404/403")
+        elif key in NO_OBJECT_ROUTES:
+            url = reverse(name, kwargs=values)
+            response = client.get(url)
+            body = response.content.decode(errors="replace")
+            if SECRET in body or "ALPHA" in body:
+                problems.append(f"{name} {url} shows the other operator's data")
+        else:
+            problems.append(f"route {name} ({text}) is not covered by the tenancy walk")
+    assert not problems, "\n".join(problems)
+    # the walk did meet the routes it names
+    assert {"fleet:aircraft_detail", "aircraft-detail", "installation-remove"} <= seen
+
+
+def test_walk_fails_on_an_unknown_route(world, settings):
+    """The coverage check itself: a route added without saying how it is scoped fails."""
+    names = {name for name, _, _ in walk()}
+    known = set(OBJECT_ROUTES) | set(NO_OBJECT_ROUTES) | SHARED_ROUTES
+    unknown = {
+        n for n in names if not n.startswith(("admin:", "<unnamed admin/")) and n not in known
+    }
+    assert not unknown, f"routes not covered by the tenancy walk: {sorted(unknown)}"
+    assert "made-up-route" not in known
+
+
+def test_writes_cannot_reach_another_operators_objects(world):
+    client = _client(world["beta_user"], api=True)
+    a = world["objects"][Aircraft]
+    before = (Flight.objects.count(), AuditEvent.objects.count())
+    r = client.post(
+        "/api/flights/",
+        {"aircraft": a.pk, "takeoff": "2025-03-01T06:00:00Z", "landing": "2025-03-01T08:00:00Z"},
+        content_type="application/json",
+    )
+    assert r.status_code == 400 and "does not exist" in r.content.decode()
+    r = client.post(
+        "/api/installations/",
+        {
+            "part": world["objects"][Part].pk,
+            "aircraft": a.pk,
+            "position": 1,
+            "installed_at": "2025-03-01T06:00:00Z",
+        },
+        content_type="application/json",
+    )
+    assert r.status_code == 400
+    assert (Flight.objects.count(), AuditEvent.objects.count()) == before
+
+
+def test_hub_staff_see_every_operator(world):
+    hub = f.user(role="planner")
+    c = Client()
+    c.force_login(hub)
+    body = c.get("/").content.decode()
+    assert f"{SECRET}-AC" in body and "BETA-AC" in body
+    assert c.get(f"/aircraft/{world['objects'][Aircraft].pk}/").status_code == 200
+
+
+def test_part_history_on_another_operators_aircraft_is_not_disclosed(world):
+    """A part moved from ALPHA's aircraft to BETA's: BETA sees the part and its counters,
+    not ALPHA's aircraft."""
+    pa = world["objects"][Part]
+    services.remove_part(actor=None, part=pa, removed_at=utc(2025, 3, 1), reason="scheduled")
+    services.transfer_part(actor=None, part=pa, operator=None)
+    beta_ac = Aircraft.objects.get(serial="BETA-AC")
+    services.remove_part(
+        actor=None,
+        part=Part.objects.get(serial="BETA-SN"),
+        removed_at=utc(2025, 3, 2),
+        reason="scheduled",
+    )
+    f.install(pa, beta_ac, utc(2025, 3, 3))
+    c = _client(world["beta_user"], api=False)
+    body = c.get(f"/parts/{pa.pk}/").content.decode()
+    assert "another operator&#x27;s aircraft" in body or "another operator's aircraft" in body
+    assert f"{SECRET}-AC" not in body
+    assert "3.0" in body or "3.00" in body  # the 3 h flown on ALPHA's aircraft still count
