@@ -42,6 +42,9 @@ class Capability(models.TextChoices):
     RECORD_FLIGHT = "record_flight", "Record flights"
     CHANGE_CONFIGURATION = "change_configuration", "Install and remove parts"
     MANAGE_USERS = "manage_users", "Manage users and operators"
+    MANAGE_PROGRAMME = "manage_programme", "Define maintenance tasks and their revisions"
+    RECORD_COMPLIANCE = "record_compliance", "Record task compliance"
+    IMPORT_BUNDLE = "import_bundle", "Import fleet bundles"
 
 
 CAPABILITIES: dict[str, frozenset[str]] = {
@@ -54,6 +57,11 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         {Role.HUB_ADMIN, Role.PLANNER, Role.TECHNICIAN, Role.INSPECTOR}
     ),
     Capability.MANAGE_USERS: frozenset({Role.HUB_ADMIN}),
+    Capability.MANAGE_PROGRAMME: frozenset({Role.HUB_ADMIN, Role.PLANNER, Role.QUALITY}),
+    Capability.RECORD_COMPLIANCE: frozenset(
+        {Role.HUB_ADMIN, Role.PLANNER, Role.INSPECTOR, Role.QUALITY}
+    ),
+    Capability.IMPORT_BUNDLE: frozenset({Role.HUB_ADMIN}),
 }
 
 
