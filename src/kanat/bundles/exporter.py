@@ -103,8 +103,8 @@ def export_bundle(*, operator: Operator | None = None) -> dict[str, Any]:
             for i in installations
         ],
         "flights": [
-            {"aircraft": serial, "takeoff": iso(t), "landing": iso(l), "cycles": c}
-            for serial, t, l, c in Flight.objects.filter(aircraft_id__in=ac_ids)
+            {"aircraft": serial, "takeoff": iso(t), "landing": iso(land), "cycles": c}
+            for serial, t, land, c in Flight.objects.filter(aircraft_id__in=ac_ids)
             .order_by("aircraft__serial", "takeoff")
             .values_list("aircraft__serial", "takeoff", "landing", "cycles")
             .iterator(chunk_size=10000)

@@ -198,7 +198,8 @@ class _Context:
                 if variant.aircraft_type.code != type_code:
                     raise BundleError(
                         f"{where}.type",
-                        f"{type_code!r} contradicts the existing {code} (a {variant.aircraft_type.code})",
+                        f"{type_code!r} contradicts the existing {code} "
+                        f"(a {variant.aircraft_type.code})",
                     )
                 self.result.unchanged["variants"] += 1
             else:
@@ -570,7 +571,7 @@ class _Context:
                         source=FlightSource.BUNDLE,
                         source_ref=f"bundle {self.result.sha256[:12]}",
                     )
-                    for t, l, c, _ in new
+                    for t, land, c, _ in new
                 ],
                 batch_size=5000,
             )
