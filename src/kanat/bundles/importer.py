@@ -566,7 +566,7 @@ class _Context:
                     Flight(
                         aircraft_id=ac_id,
                         takeoff=t,
-                        landing=l,
+                        landing=land,
                         cycles=c,
                         source=FlightSource.BUNDLE,
                         source_ref=f"bundle {self.result.sha256[:12]}",
