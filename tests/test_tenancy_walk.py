@@ -32,6 +32,8 @@ OBJECT_ROUTES: dict[str, type] = {
     "installation-remove": Installation,
     "flight-detail": Flight,
     "operator-detail": Operator,
+    "aircraft-due": Aircraft,
+    "maintenance:aircraft_due": Aircraft,
 }
 # Routes without an operator's object id: requested, and must not show the other
 # operator's data. {route name: why}
@@ -49,6 +51,9 @@ NO_OBJECT_ROUTES: dict[str, str] = {
     "installation-list": "list, restricted",
     "flight-list": "list, restricted",
     "operator-list": "list, restricted",
+    "forecast": "forecast of the caller's fleet",
+    "maintenance:due_list": "forecast of the caller's fleet",
+    "maintenance:planning": "forecast of the caller's fleet",
 }
 # Reference data shared by every operator (no tenant): visible to all signed-in users.
 SHARED_ROUTES = {

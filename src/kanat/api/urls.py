@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from kanat.api import views
+from kanat.api import forecast, views
 
 router = DefaultRouter()
 router.register("operators", views.OperatorViewSet, basename="operator")
@@ -18,5 +18,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("forecast/", forecast.ForecastView.as_view(), name="forecast"),
+    path("aircraft/<int:pk>/due/", forecast.AircraftDueView.as_view(), name="aircraft-due"),
     path("", include(router.urls)),
 ]

@@ -290,13 +290,16 @@ def load(*, now: dt.datetime, rng: random.Random, log: callable) -> DemoFleet:  
                     allowed = POSITIONS[vcode]
                     pn = next(r[4][0] for r in allowed if r[0] == code)
                     serial_no += 1
+                    # PB-005 received a high-time engine: it runs past its (invented)
+                    # hard-time limit during the demo year and grounds the aircraft
+                    high_time = aircraft.serial == "PB-005" and code == "ENG"
                     part = services.register_part(
                         actor=None,
                         part_number=pns[pn],
                         serial=f"S{serial_no}",
                         manufactured=delivered - dt.timedelta(days=rng.randint(20, 200)),
-                        opening_fh=opening_fh,
-                        opening_fc=opening_fc,
+                        opening_fh=opening_fh + (3000.0 if high_time else 0.0),
+                        opening_fc=opening_fc + (200 if high_time else 0),
                         operator=operator,
                     )
                     out.parts.append(part)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from kanat.core import services as core_services
 from kanat.core.models import Hub, Operator
 from kanat.demo import fleet as demo_fleet
+from kanat.demo import programme as demo_programme
 
 
 class Command(BaseCommand):
@@ -42,6 +43,7 @@ class Command(BaseCommand):
                 actor=None, code="KANAT-HUB", name="Kanat regional MRO hub (demo)", is_demo=True
             )
             fleet = demo_fleet.load(now=now, rng=rng, log=self.stdout.write)
+            demo_programme.load(fleet, rng=rng, log=self.stdout.write)
             demo_fleet.demo_users(fleet.operators)
         self.stdout.write(
             self.style.SUCCESS(

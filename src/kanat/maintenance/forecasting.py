@@ -1,0 +1,605 @@
+"""The forecast, Django side: bulk queries feed the core (``kanat.engine.forecast``);
+this module only gathers its inputs and presents what it returns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.db.models import Q, QuerySet
+
+from kanat.engine import counters as core_counters
+from kanat.engine import due
+from kanat.engine.timebase import OPEN_END, to_us
+from kanat.fleet.models import Aircraft, Flight, Installation, Part
+from kanat.maintenance.loading import epoch_us, fetch_int_columns, fetch_mixed_columns, id_filter
+from kanat.maintenance.models import Compliance, TaskRevision
+
+STATUS_LABELS = {
+    "overdue": "overdue",
+    "in_tolerance": "in tolerance",
+    "due_soon": "due soon",
+    "ok": "ok",
+}
+
+
+@dataclass
+class DueRow:
+    aircraft_pk: int | None
+    aircraft_serial: str | None
+    part_pk: int | None
+    pn: str | None
+    serial: str | None
+    task_code: str
+    title: str
+    ata: str
+    kind: str
+    invented: bool
+    due: dict[str, Any]
+    remaining: dict[str, float]
+    due_date: dt.date | None
+    driver: str | None
+    status: str
+    explanation: list[str] | None = None
+
+    @property
+    def part_label(self) -> str:
+        return f"{self.pn}/{self.serial}" if self.pn else ""
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    @property
+    def due_display(self) -> list[tuple[str, str]]:
+        return [(u, _fmt(u, v)) for u, v in self.due.items()]
+
+    @property
+    def remaining_display(self) -> list[tuple[str, str]]:
+        return [(u, _fmt(u, v, remaining=True)) for u, v in self.remaining.items()]
+
+
+def _fmt(unit: str, value: Any, *, remaining: bool = False) -> str:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if unit in ("DY", "MO") and remaining:
+        return f"{value:g} d"
+    if unit == "FH":
+        return f"{value:.1f}"
+    return f"{value:g}"
+
+
+@dataclass
+class AircraftStatus:
+    aircraft: str
+    pk: int
+    status: str
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Forecast:
+    as_of: dt.datetime
+    horizon: int
+    rows: list[DueRow]
+    aircraft_status: list[AircraftStatus]
+    aircraft_pk: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Gathered:
+    """Everything the core needs, as arrays, plus the lookups to present its answer."""
+
+    as_of_us: int
+    aircraft_pk: np.ndarray
+    aircraft_serial: list[str]
+    aircraft_report: np.ndarray  # bool: in the requested set (others only carry part history)
+    aircraft_operator: np.ndarray
+    aircraft_variant: np.ndarray
+    aircraft_opening_fh: np.ndarray
+    aircraft_opening_fc: np.ndarray
+    aircraft_delivered_day: np.ndarray  # days since epoch (UTC dates)
+    aircraft_rate_fh: np.ndarray  # NaN: none planned
+    aircraft_rate_fc: np.ndarray
+    part_pk: np.ndarray
+    part_pn: list[str]
+    part_serial: list[str]
+    part_report: np.ndarray
+    part_number: np.ndarray  # part number id
+    part_opening_fh: np.ndarray
+    part_opening_fc: np.ndarray
+    part_manufactured_day: np.ndarray
+    installations: core_counters.Installations
+    flights: core_counters.Flights
+    revisions: list[TaskRevision]
+    compliance_task: np.ndarray  # index into revisions
+    compliance_aircraft: np.ndarray  # index into aircraft, -1
+    compliance_part: np.ndarray  # index into parts, -1
+    compliance_done_at: np.ndarray
+    compliance_stated_fh: np.ndarray  # NaN: not stated
+    compliance_stated_fc: np.ndarray
+    compliance_pk: np.ndarray
+
+
+EPOCH_DAY = dt.date(1970, 1, 1)
+
+
+def _day(value: dt.date) -> int:
+    return (value - EPOCH_DAY).days
+
+
+def revisions_in_force(as_of: dt.datetime) -> list[TaskRevision]:
+    """The revision of each task in force at ``as_of`` (the highest number started by then)."""
+    latest: dict[int, TaskRevision] = {}
+    for rev in (
+        TaskRevision.objects.filter(effective_from__lte=as_of)
+        .select_related("task", "part_number")
+        .prefetch_related("variants")
+        .order_by("task_id", "number")
+    ):
+        latest[rev.task_id] = rev
+    return sorted(latest.values(), key=lambda r: r.task.code)
+
+
+def gather(
+    *, as_of: dt.datetime, aircraft: QuerySet[Aircraft] | None, parts_in_stores: bool
+) -> Gathered:
+    """Bulk-load the inputs of a forecast as of ``as_of``.
+
+    ``aircraft``: the aircraft to report (None: the whole fleet). Their parts are the
+    ones installed on them at ``as_of``; ``parts_in_stores`` adds the parts installed
+    nowhere (of the same owners). Aircraft a reported part was on before are loaded too,
+    to count its flights there, but are not reported.
+    """
+    as_of_us = to_us(as_of)
+    report_ids: set[int] | None = (
+        None if aircraft is None else set(aircraft.values_list("pk", flat=True))
+    )
+    # parts: installed on reported aircraft at as_of (+ stores)
+    at_q = Q(installed_at__lte=as_of) & (Q(removed_at__isnull=True) | Q(removed_at__gt=as_of))
+    if report_ids is None:
+        part_qs = Part.objects.all()
+        if not parts_in_stores:
+            part_qs = part_qs.filter(pk__in=Installation.objects.filter(at_q).values("part_id"))
+    else:
+        fitted = Installation.objects.filter(at_q, aircraft_id__in=report_ids).values("part_id")
+        part_q = Q(pk__in=fitted)
+        if parts_in_stores:
+            owners = set(
+                Aircraft.objects.filter(pk__in=report_ids).values_list("operator_id", flat=True)
+            )
+            part_q |= Q(operator_id__in=owners) & ~Q(
+                pk__in=Installation.objects.filter(at_q).values("part_id")
+            )
+        part_qs = Part.objects.filter(part_q)
+    part_rows = list(
+        part_qs.order_by("pk").values_list(
+            "pk",
+            "part_number__pn",
+            "serial",
+            "part_number_id",
+            "opening_fh",
+            "opening_fc",
+            "manufactured",
+        )
+    )
+    part_ids = [r[0] for r in part_rows]
+    # installations of those parts, and the aircraft they involve
+    inst_where, inst_params = id_filter(
+        "part_id", part_ids if report_ids is not None or not parts_in_stores else None
+    )
+    inst_table = Installation._meta.db_table
+    inst_cols = fetch_int_columns(
+        f"SELECT part_id, aircraft_id, {epoch_us('installed_at')}, "
+        f"COALESCE({epoch_us('removed_at')}, {OPEN_END}) FROM {inst_table} WHERE {inst_where}",
+        inst_params,
+        4,
+    )
+    keep = np.isin(inst_cols[0], np.array(part_ids, dtype=np.int64))
+    inst_cols = [c[keep] for c in inst_cols]
+    involved = set(inst_cols[1].tolist())
+    ac_qs = Aircraft.objects.all()
+    if report_ids is not None:
+        ac_qs = ac_qs.filter(pk__in=report_ids | involved)
+    ac_rows = list(
+        ac_qs.order_by("serial").values_list(
+            "pk",
+            "serial",
+            "operator_id",
+            "variant_id",
+            "opening_fh",
+            "opening_fc",
+            "delivered",
+            "planned_fh_per_day",
+            "planned_fc_per_day",
+        )
+    )
+    ac_ids = [r[0] for r in ac_rows]
+    flight_where, flight_params = id_filter(
+        "aircraft_id", ac_ids if report_ids is not None else None
+    )
+    f_cols = fetch_int_columns(
+        f"SELECT aircraft_id, {epoch_us('takeoff')}, {epoch_us('landing')}, cycles "
+        f"FROM {Flight._meta.db_table} WHERE {flight_where}",
+        flight_params,
+        4,
+    )
+    remap_ac = np.full(max(ac_ids, default=0) + 1, -1, dtype=np.int64)
+    if ac_ids:
+        remap_ac[np.array(ac_ids)] = np.arange(len(ac_ids))
+    flights = core_counters.Flights(
+        aircraft=remap_ac[f_cols[0]] if len(f_cols[0]) else f_cols[0],
+        takeoff=f_cols[1],
+        landing=f_cols[2],
+        cycles=f_cols[3],
+    )
+    remap_part = np.full(max(part_ids, default=0) + 1, -1, dtype=np.int64)
+    if part_ids:
+        remap_part[np.array(part_ids)] = np.arange(len(part_ids))
+    installations = core_counters.Installations(
+        part=remap_part[inst_cols[0]] if len(inst_cols[0]) else inst_cols[0],
+        aircraft=remap_ac[inst_cols[1]] if len(inst_cols[1]) else inst_cols[1],
+        installed_at=inst_cols[2],
+        removed_at=inst_cols[3],
+    )
+    revisions = revisions_in_force(as_of)
+    rev_index = {r.task_id: i for i, r in enumerate(revisions)}
+    comp_table = Compliance._meta.db_table
+    c_cols = fetch_mixed_columns(
+        f"SELECT c.id, c.task_id, COALESCE(c.aircraft_id, -1), COALESCE(c.part_id, -1), "
+        f"{epoch_us('c.done_at')}, c.stated_fh, c.stated_fc FROM {comp_table} c "
+        f"WHERE c.done_at <= %s AND NOT EXISTS "
+        f"(SELECT 1 FROM {comp_table} k WHERE k.corrects_id = c.id)",
+        [as_of],
+        7,
+    )
+    c_pk = c_cols[0].astype(np.int64)
+    c_task_id = c_cols[1].astype(np.int64)
+    c_ac = c_cols[2].astype(np.int64)
+    c_part = c_cols[3].astype(np.int64)
+    task_map = np.full(int(c_task_id.max(initial=0)) + 1, -1, dtype=np.int64)
+    for task_id, i in rev_index.items():
+        if task_id < len(task_map):
+            task_map[task_id] = i
+    c_task = task_map[c_task_id] if len(c_task_id) else c_task_id
+    c_ac_i = np.where(c_ac >= 0, remap_ac[np.clip(c_ac, 0, len(remap_ac) - 1)], -1)
+    c_ac_i = np.where(c_ac < len(remap_ac), c_ac_i, -1)
+    c_part_i = np.where(c_part >= 0, remap_part[np.clip(c_part, 0, len(remap_part) - 1)], -1)
+    c_part_i = np.where(c_part < len(remap_part), c_part_i, -1)
+    relevant = (c_task >= 0) & ((c_ac_i >= 0) | (c_part_i >= 0))
+    return Gathered(
+        as_of_us=as_of_us,
+        aircraft_pk=np.array(ac_ids, dtype=np.int64),
+        aircraft_serial=[r[1] for r in ac_rows],
+        aircraft_report=np.array(
+            [report_ids is None or r[0] in report_ids for r in ac_rows], dtype=bool
+        ),
+        aircraft_operator=np.array([r[2] for r in ac_rows], dtype=np.int64),
+        aircraft_variant=np.array([r[3] for r in ac_rows], dtype=np.int64),
+        aircraft_opening_fh=np.array([r[4] for r in ac_rows], dtype=np.float64),
+        aircraft_opening_fc=np.array([r[5] for r in ac_rows], dtype=np.int64),
+        aircraft_delivered_day=np.array([_day(r[6]) for r in ac_rows], dtype=np.int64),
+        aircraft_rate_fh=np.array(
+            [np.nan if r[7] is None else r[7] for r in ac_rows], dtype=np.float64
+        ),
+        aircraft_rate_fc=np.array(
+            [np.nan if r[8] is None else r[8] for r in ac_rows], dtype=np.float64
+        ),
+        part_pk=np.array(part_ids, dtype=np.int64),
+        part_pn=[r[1] for r in part_rows],
+        part_serial=[r[2] for r in part_rows],
+        part_report=np.ones(len(part_rows), dtype=bool),
+        part_number=np.array([r[3] for r in part_rows], dtype=np.int64),
+        part_opening_fh=np.array([r[4] for r in part_rows], dtype=np.float64),
+        part_opening_fc=np.array([r[5] for r in part_rows], dtype=np.int64),
+        part_manufactured_day=np.array([_day(r[6]) for r in part_rows], dtype=np.int64),
+        installations=installations,
+        flights=flights,
+        revisions=revisions,
+        compliance_task=c_task[relevant],
+        compliance_aircraft=c_ac_i[relevant],
+        compliance_part=c_part_i[relevant],
+        compliance_done_at=c_cols[4][relevant].astype(np.int64),
+        compliance_stated_fh=c_cols[5][relevant],
+        compliance_stated_fc=c_cols[6][relevant],
+        compliance_pk=c_pk[relevant],
+    )
+
+
+def run_core(g: Gathered, *, horizon: int, parts_report: np.ndarray | None = None) -> due.Result:
+    """Feed the gathered arrays to the core."""
+    revs = g.revisions
+    nt = len(revs)
+    threshold = np.full((nt, 4), np.nan)
+    interval = np.full((nt, 4), np.nan)
+    tolerance = np.full((nt, 3), np.nan)
+    vt, vid = [], []
+    for t, rev in enumerate(revs):
+        for k, unit in enumerate(due.UNITS):
+            threshold[t, k] = _nan(getattr(rev, f"threshold_{unit.lower()}"))
+            interval[t, k] = _nan(getattr(rev, f"interval_{unit.lower()}"))
+            if k < 3:
+                tolerance[t, k] = _nan(getattr(rev, f"tolerance_{unit.lower()}"))
+        for v in rev.variants.all():
+            vt.append(t)
+            vid.append(v.pk)
+    tasks = due.Tasks(
+        kind=np.array([due.KINDS.index(r.kind) for r in revs], dtype=np.int64),
+        schedule_from=np.array(
+            [due.LAST_DUE if r.schedule_from == "last_due" else due.LAST_DONE for r in revs],
+            dtype=np.int64,
+        ),
+        threshold=threshold,
+        interval=interval,
+        tolerance=tolerance,
+        part_number=np.array(
+            [r.part_number_id if r.part_number_id else -1 for r in revs], dtype=np.int64
+        ),
+        variant_task=np.array(vt, dtype=np.int64),
+        variant_id=np.array(vid, dtype=np.int64),
+    )
+    fleet = due.Fleet(
+        aircraft_opening_fh=g.aircraft_opening_fh,
+        aircraft_opening_fc=g.aircraft_opening_fc,
+        aircraft_delivered=g.aircraft_delivered_day,
+        aircraft_variant=g.aircraft_variant,
+        aircraft_rate=np.stack((g.aircraft_rate_fh, g.aircraft_rate_fc), axis=1)
+        if len(g.aircraft_rate_fh)
+        else np.zeros((0, 2)),
+        part_opening_fh=g.part_opening_fh,
+        part_opening_fc=g.part_opening_fc,
+        part_manufactured=g.part_manufactured_day,
+        part_number=g.part_number,
+        installations=g.installations,
+        flights=g.flights,
+    )
+    comps = due.Compliances(
+        task=g.compliance_task,
+        aircraft=g.compliance_aircraft,
+        part=g.compliance_part,
+        done_at=g.compliance_done_at,
+        stated=np.stack((g.compliance_stated_fh, g.compliance_stated_fc), axis=1)
+        if len(g.compliance_task)
+        else np.zeros((0, 2)),
+    )
+    return due.forecast(
+        fleet,
+        tasks,
+        comps,
+        as_of=g.as_of_us,
+        horizon=horizon,
+        report_aircraft=g.aircraft_report,
+        report_parts=g.part_report,
+    )
+
+
+def _nan(value: float | None) -> float:
+    return np.nan if value is None else float(value)
+
+
+def forecast(
+    *,
+    user: Any = None,
+    as_of: dt.datetime,
+    horizon: int = 30,
+    aircraft: QuerySet[Aircraft] | None = None,
+    stores: bool | None = None,
+    explain: bool = False,
+) -> Forecast:
+    """The forecast as of ``as_of`` for ``aircraft`` (default: every aircraft the user
+    may see) with the parts fitted to them, and, unless ``stores`` is False, the parts
+    in stores of the same owners (all of them for the whole fleet)."""
+    if aircraft is None and user is not None and getattr(user, "operator_id", None):
+        aircraft = Aircraft.objects.restrict(user)
+    if stores is None:
+        stores = True
+    g = gather(as_of=as_of, aircraft=aircraft, parts_in_stores=stores)
+    r = run_core(g, horizon=horizon)
+    return present(g, r, horizon=horizon, explain=explain)
+
+
+def present(g: Gathered, r: due.Result, *, horizon: int, explain: bool) -> Forecast:
+    revs = g.revisions
+    order = _sorted_items(g, r)
+    rows: list[DueRow] = []
+    for i in order.tolist():
+        t = revs[int(r.task[i])]
+        a = int(r.aircraft[i])
+        p = int(r.part[i])
+        units_present = ~np.isnan(r.due[i])
+        due_map: dict[str, Any] = {}
+        rem_map: dict[str, float] = {}
+        for k, unit in enumerate(due.UNITS):
+            if not units_present[k]:
+                continue
+            value = r.due[i, k]
+            due_map[unit] = _date(int(value)) if k >= 2 else _number(value)
+            rem_map[unit] = _number(r.remaining[i, k])
+        rows.append(
+            DueRow(
+                aircraft_pk=int(g.aircraft_pk[a]) if a >= 0 else None,
+                aircraft_serial=g.aircraft_serial[a] if a >= 0 else None,
+                part_pk=int(g.part_pk[p]) if p >= 0 else None,
+                pn=g.part_pn[p] if p >= 0 else None,
+                serial=g.part_serial[p] if p >= 0 else None,
+                task_code=t.task.code,
+                title=t.title,
+                ata=t.ata,
+                kind=t.kind,
+                invented=t.invented,
+                due=due_map,
+                remaining=rem_map,
+                due_date=_date(int(r.due_date[i])) if r.due_date[i] != due.NO_DAY else None,
+                driver=due.UNITS[int(r.driver[i])] if r.driver[i] >= 0 else None,
+                status=due.STATUSES[int(r.status[i])],
+                explanation=explain_item(g, r, i) if explain else None,
+            )
+        )
+    reasons: dict[int, list[str]] = {}
+    for a, i in zip(r.ground_aircraft.tolist(), r.ground_item.tolist(), strict=True):
+        code = revs[int(r.task[i])].task.code
+        p = int(r.part[i])
+        reasons.setdefault(a, []).append(
+            f"{code} {g.part_pn[p]}/{g.part_serial[p]}" if p >= 0 else code
+        )
+    statuses = [
+        AircraftStatus(
+            aircraft=g.aircraft_serial[a],
+            pk=int(g.aircraft_pk[a]),
+            status="grounded" if r.grounded[a] else "serviceable",
+            reasons=sorted(set(reasons.get(a, []))),
+        )
+        for a in np.nonzero(g.aircraft_report)[0].tolist()
+    ]
+    statuses.sort(key=lambda s: s.aircraft)
+    return Forecast(
+        as_of=from_us_dt(g.as_of_us),
+        horizon=horizon,
+        rows=rows,
+        aircraft_status=statuses,
+        aircraft_pk={s.aircraft: s.pk for s in statuses},
+    )
+
+
+def _sorted_items(g: Gathered, r: due.Result) -> np.ndarray:
+    """bundle.md order: due_date (nulls last), aircraft (nulls last), task code, then part
+    number and serial (nulls first)."""
+    n = r.task.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    big = np.iinfo(np.int64).max
+    date_key = np.where(r.due_date == due.NO_DAY, big, r.due_date)
+    ac_rank = _rank(g.aircraft_serial)
+    air_key = np.where(r.aircraft >= 0, ac_rank[np.maximum(r.aircraft, 0)], big)
+    task_rank = _rank([rev.task.code for rev in g.revisions])
+    task_key = task_rank[r.task]
+    labels = [f"{pn}\x00{serial}" for pn, serial in zip(g.part_pn, g.part_serial, strict=True)]
+    part_rank = _rank(labels)
+    part_key = np.where(r.part >= 0, part_rank[np.maximum(r.part, 0)] if len(labels) else 0, -1)
+    return np.lexsort((part_key, task_key, air_key, date_key))
+
+
+def _rank(values: list[str]) -> np.ndarray:
+    if not values:
+        return np.zeros(1, dtype=np.int64)
+    order = sorted(range(len(values)), key=values.__getitem__)
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[np.array(order, dtype=np.int64)] = np.arange(len(values))
+    return rank
+
+
+def from_us_dt(value: int) -> dt.datetime:
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(value))
+
+
+def _date(day: int) -> dt.date:
+    return EPOCH_DAY + dt.timedelta(days=day)
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def as_json(result: Forecast) -> dict[str, Any]:
+    """The forecast as bundle.md describes the output of `kanat forecast --format json`."""
+    return {
+        "as_of": result.as_of.isoformat().replace("+00:00", "Z"),
+        "items": [
+            {
+                "aircraft": row.aircraft_serial,
+                "part": {"pn": row.pn, "serial": row.serial} if row.pn else None,
+                "task": row.task_code,
+                "due": {
+                    u: v.isoformat() if isinstance(v, dt.date) else v for u, v in row.due.items()
+                },
+                "remaining": row.remaining,
+                "due_date": row.due_date.isoformat() if row.due_date else None,
+                "driver": row.driver,
+                "status": row.status,
+            }
+            for row in result.rows
+        ],
+        "aircraft_status": [
+            {"aircraft": s.aircraft, "status": s.status, "reasons": s.reasons}
+            for s in result.aircraft_status
+        ],
+    }
+
+
+def explain_item(g: Gathered, r: due.Result, i: int) -> list[str]:
+    """Plain sentences: which rule, which compliance, which counters and flights."""
+    rev = g.revisions[int(r.task[i])]
+    lines = [
+        f"Rule: {rev.task.code} revision {rev.number} ({rev.get_kind_display()}"
+        + (", schedule from the last due" if rev.schedule_from == "last_due" else "")
+        + f"): threshold {_units_text(rev.units('threshold'))}, interval "
+        f"{_units_text(rev.units('interval'))}, tolerance {_units_text(rev.units('tolerance'))}"
+        + (" (a life limit has no tolerance)" if rev.kind == "life_limit" else "")
+        + (" — invented demo interval" if rev.invented else "")
+        + "."
+    ]
+    c = int(r.last_compliance[i])
+    if c >= 0:
+        done = from_us_dt(int(g.compliance_done_at[c]))
+        stated = [
+            f"{u} {v:g} stated"
+            for u, v in (("FH", g.compliance_stated_fh[c]), ("FC", g.compliance_stated_fc[c]))
+            if not np.isnan(v)
+        ]
+        lines.append(
+            f"Last compliance: record #{int(g.compliance_pk[c])} done {done:%Y-%m-%d %H:%M}Z"
+            + (f" ({', '.join(stated)}; other units from the flights)" if stated else "")
+            + "."
+        )
+    elif rev.kind == "life_limit":
+        lines.append("Life limits are counted from new; compliance records do not reset them.")
+    else:
+        lines.append("Never done: counted from new (zero counters / the start date).")
+    for k, unit in enumerate(due.UNITS):
+        if np.isnan(r.due[i, k]):
+            continue
+        basis = due.BASES[int(r.basis[i, k])] if r.basis[i, k] >= 0 else "threshold"
+        if k < 2:
+            lines.append(
+                f"{unit}: due at {r.due[i, k]:.2f} ({basis}); now {r.current[i, k]:.2f}, "
+                f"remaining {r.remaining[i, k]:.2f}" + _projection(r, i, k)
+            )
+        else:
+            lines.append(
+                f"{unit}: due {_date(int(r.due[i, k])).isoformat()} ({basis}); "
+                f"{r.remaining[i, k]:g} days from {_date(r.today).isoformat()}."
+            )
+    a = int(r.aircraft[i])
+    if a >= 0:
+        lines.append(
+            f"Counters: flights of {g.aircraft_serial[a]} landed by "
+            f"{from_us_dt(g.as_of_us):%Y-%m-%d %H:%M}Z"
+            + (", across every aircraft the part was fitted to" if r.part[i] >= 0 else "")
+            + "."
+        )
+    elif r.part[i] >= 0:
+        lines.append("The part is in stores: no projection from usage.")
+    if r.driver[i] >= 0:
+        lines.append(
+            f"Due date {_date(int(r.due_date[i])).isoformat()} comes from "
+            f"{due.UNITS[int(r.driver[i])]} (the earliest of the units)."
+        )
+    return lines
+
+
+def _projection(r: due.Result, i: int, k: int) -> str:
+    rate = r.rate[i, k]
+    if np.isnan(rate) or rate <= 0:
+        return "; no utilisation to project a date from."
+    source = "planned" if r.rate_planned[i, k] else "average of the last 90 days"
+    day = r.projected[i, k]
+    return (
+        f"; at {rate:.3f}/day ({source}) that is "
+        f"{_date(int(day)).isoformat() if day != due.NO_DAY else '—'}."
+    )
+
+
+def _units_text(values: dict[str, float]) -> str:
+    return ", ".join(f"{u} {v:g}" for u, v in values.items()) or "none"

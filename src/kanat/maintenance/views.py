@@ -1,0 +1,182 @@
+"""Pages of the maintenance forecast: fleet due list, an aircraft's due list with the
+explanation of each item, and the planning timeline. Restricted through restrict()."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from kanat.core.models import Operator
+from kanat.core.tenancy import get_restricted_or_404
+from kanat.fleet.models import Aircraft
+from kanat.fleet.views import parse_instant
+from kanat.maintenance import forecasting
+from kanat.maintenance.models import TaskRevision
+
+STATUSES = ["overdue", "in_tolerance", "due_soon", "ok"]
+
+
+def _horizon(request: HttpRequest) -> tuple[int, str]:
+    raw = request.GET.get("horizon", "")
+    if not raw:
+        return 30, ""
+    try:
+        value = int(raw)
+        if not 0 <= value <= 3650:
+            raise ValueError
+    except ValueError:
+        return 30, f"“{raw}” is not a horizon in days (0–3650); using 30."
+    return value, ""
+
+
+def due_list(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    as_of, as_of_error = parse_instant(request.GET.get("as_of"), now)
+    horizon, horizon_error = _horizon(request)
+    aircraft = Aircraft.objects.restrict(request.user)
+    f = {k: request.GET.get(k, "") for k in ("operator", "aircraft", "ata", "status")}
+    if f["operator"]:
+        aircraft = aircraft.filter(operator__code=f["operator"])
+    if f["aircraft"]:
+        aircraft = aircraft.filter(serial=f["aircraft"])
+    result = forecasting.forecast(
+        user=request.user, as_of=as_of, horizon=horizon, aircraft=aircraft
+    )
+    rows = result.rows
+    if f["ata"]:
+        rows = [r for r in rows if r.ata == f["ata"] or r.ata.startswith(f["ata"] + "-")]
+    if f["status"]:
+        rows = [r for r in rows if r.status == f["status"]]
+    elif not request.GET.get("all"):
+        rows = [r for r in rows if r.status != "ok"]
+    counts = {s: sum(1 for r in result.rows if r.status == s) for s in STATUSES}
+    return render(
+        request,
+        "maintenance/due_list.html",
+        {
+            "rows": rows[:2000],
+            "truncated": len(rows) > 2000,
+            "total": len(rows),
+            "counts": counts,
+            "grounded": [a for a in result.aircraft_status if a.status == "grounded"],
+            "as_of": as_of,
+            "horizon": horizon,
+            "errors": [e for e in (as_of_error, horizon_error) if e],
+            "filters": f,
+            "show_all": bool(request.GET.get("all")),
+            "operators": Operator.objects.restrict(request.user),
+            "atas": sorted({r.ata for r in result.rows}),
+            "statuses": STATUSES,
+        },
+    )
+
+
+def aircraft_due(request: HttpRequest, pk: int) -> HttpResponse:
+    aircraft = get_restricted_or_404(
+        Aircraft.objects.select_related("operator", "variant__aircraft_type"), request.user, pk=pk
+    )
+    now = timezone.now()
+    as_of, as_of_error = parse_instant(request.GET.get("as_of"), now)
+    horizon, horizon_error = _horizon(request)
+    result = forecasting.forecast(
+        user=request.user,
+        as_of=as_of,
+        horizon=horizon,
+        aircraft=Aircraft.objects.filter(pk=aircraft.pk),
+        explain=True,
+    )
+    status = result.aircraft_status[0] if result.aircraft_status else None
+    return render(
+        request,
+        "maintenance/aircraft_due.html",
+        {
+            "aircraft": aircraft,
+            "rows": result.rows,
+            "status": status,
+            "as_of": as_of,
+            "horizon": horizon,
+            "errors": [e for e in (as_of_error, horizon_error) if e],
+            "invented": TaskRevision.objects.filter(invented=True).exists(),
+        },
+    )
+
+
+def planning(request: HttpRequest) -> HttpResponse:
+    """A timeline of due dates per aircraft over the horizon (inline SVG)."""
+    now = timezone.now()
+    as_of, as_of_error = parse_instant(request.GET.get("as_of"), now)
+    horizon, horizon_error = _horizon(request)
+    if not request.GET.get("horizon"):
+        horizon = 90
+    aircraft = Aircraft.objects.restrict(request.user)
+    if request.GET.get("operator"):
+        aircraft = aircraft.filter(operator__code=request.GET["operator"])
+    result = forecasting.forecast(
+        user=request.user, as_of=as_of, horizon=horizon, aircraft=aircraft
+    )
+    chart = timeline_chart(result, as_of.date(), horizon)
+    return render(
+        request,
+        "maintenance/planning.html",
+        {
+            "chart": chart,
+            "as_of": as_of,
+            "horizon": horizon,
+            "errors": [e for e in (as_of_error, horizon_error) if e],
+            "operators": Operator.objects.restrict(request.user),
+            "operator": request.GET.get("operator", ""),
+        },
+    )
+
+
+def timeline_chart(result: forecasting.Forecast, start: dt.date, horizon: int) -> dict[str, object]:
+    """Geometry of the planning chart: one lane per aircraft, a mark per due item."""
+    left, width, lane = 130, 900, 26
+    days = max(horizon, 1)
+    lanes: dict[str, list[forecasting.DueRow]] = {}
+    for row in result.rows:
+        due_in_view = row.due_date is not None and (row.due_date - start).days <= days
+        if row.aircraft_serial and due_in_view:
+            lanes.setdefault(row.aircraft_serial, []).append(row)
+    status_of = {a.aircraft: a.status for a in result.aircraft_status}
+    serials = sorted(status_of)
+    marks, labels = [], []
+    for i, serial in enumerate(serials):
+        y = 30 + i * lane
+        labels.append(
+            {
+                "serial": serial,
+                "y": y + 4,
+                "grounded": status_of[serial] == "grounded",
+                "pk": result.aircraft_pk.get(serial),
+            }
+        )
+        for row in lanes.get(serial, []):
+            offset = max((row.due_date - start).days, 0)  # overdue items sit at the left edge
+            marks.append(
+                {
+                    "x": left + width * offset / days,
+                    "y": y,
+                    "status": row.status,
+                    "title": " ".join(filter(None, [serial, row.task_code, row.part_label]))
+                    + f": due {row.due_date.isoformat()} ({row.status_label})",
+                }
+            )
+    ticks = []
+    step = 7 if days <= 60 else 14 if days <= 120 else 30
+    for d in range(0, days + 1, step):
+        day = start + dt.timedelta(days=d)
+        ticks.append({"x": left + width * d / days, "label": day.strftime("%d %b")})
+    return {
+        "width": left + width + 20,
+        "height": 40 + len(serials) * lane,
+        "left": left,
+        "right": left + width,
+        "marks": marks,
+        "labels": labels,
+        "ticks": ticks,
+        "bottom": 30 + len(serials) * lane,
+    }
