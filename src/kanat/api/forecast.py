@@ -85,6 +85,7 @@ class AircraftDueView(APIView):
             as_of=as_of,
             horizon=horizon,
             aircraft=Aircraft.objects.filter(pk=aircraft.pk),
+            stores=False,
             explain=True,
         )
         body = forecasting.as_json(result)

@@ -17,6 +17,7 @@ from kanat.core.tenancy import get_restricted_or_404
 from kanat.fleet import selectors
 from kanat.fleet.models import Aircraft as AircraftModel
 from kanat.fleet.models import AircraftType, AssetKind, Flight, Installation, Part, Variant
+from kanat.maintenance import forecasting
 
 PAGE_SIZE = 100
 
@@ -66,9 +67,19 @@ def overview(request: HttpRequest) -> HttpResponse:
         .annotate(last=Max("landing"))
         .values_list("aircraft_id", "last")
     )
+    airworthiness = {
+        s.pk: s
+        for s in forecasting.forecast(
+            user=request.user,
+            as_of=now,
+            aircraft=AircraftModel.objects.filter(pk__in=[a.pk for a in rows]),
+            stores=False,
+        ).aircraft_status
+    }
     table = [
         {
             "aircraft": a,
+            "airworthiness": airworthiness.get(a.pk),
             "counters": count_of[a.pk],
             "airborne": a.pk in flying,
             "last_flight": last.get(a.pk),

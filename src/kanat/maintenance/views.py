@@ -86,6 +86,7 @@ def aircraft_due(request: HttpRequest, pk: int) -> HttpResponse:
         as_of=as_of,
         horizon=horizon,
         aircraft=Aircraft.objects.filter(pk=aircraft.pk),
+        stores=False,
         explain=True,
     )
     status = result.aircraft_status[0] if result.aircraft_status else None
@@ -105,19 +106,19 @@ def aircraft_due(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def planning(request: HttpRequest) -> HttpResponse:
-    """A timeline of due dates per aircraft over the horizon (inline SVG)."""
+    """A timeline of due dates per aircraft over a range of days (inline SVG); statuses
+    use the usual due-soon horizon."""
     now = timezone.now()
     as_of, as_of_error = parse_instant(request.GET.get("as_of"), now)
     horizon, horizon_error = _horizon(request)
-    if not request.GET.get("horizon"):
-        horizon = 90
+    days, days_error = _days(request)
     aircraft = Aircraft.objects.restrict(request.user)
     if request.GET.get("operator"):
         aircraft = aircraft.filter(operator__code=request.GET["operator"])
     result = forecasting.forecast(
-        user=request.user, as_of=as_of, horizon=horizon, aircraft=aircraft
+        user=request.user, as_of=as_of, horizon=horizon, aircraft=aircraft, stores=False
     )
-    chart = timeline_chart(result, as_of.date(), horizon)
+    chart = timeline_chart(result, as_of.date(), days)
     return render(
         request,
         "maintenance/planning.html",
@@ -125,11 +126,25 @@ def planning(request: HttpRequest) -> HttpResponse:
             "chart": chart,
             "as_of": as_of,
             "horizon": horizon,
-            "errors": [e for e in (as_of_error, horizon_error) if e],
+            "days": days,
+            "errors": [e for e in (as_of_error, horizon_error, days_error) if e],
             "operators": Operator.objects.restrict(request.user),
             "operator": request.GET.get("operator", ""),
         },
     )
+
+
+def _days(request: HttpRequest) -> tuple[int, str]:
+    raw = request.GET.get("days", "")
+    if not raw:
+        return 90, ""
+    try:
+        value = int(raw)
+        if not 7 <= value <= 730:
+            raise ValueError
+    except ValueError:
+        return 90, f"“{raw}” is not a range in days (7–730); showing 90."
+    return value, ""
 
 
 def timeline_chart(result: forecasting.Forecast, start: dt.date, horizon: int) -> dict[str, object]:
