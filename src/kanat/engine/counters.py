@@ -44,17 +44,22 @@ class Flights:
 
 @dataclass(frozen=True)
 class FlightIndex:
-    """Flights sorted by (aircraft, landing) with inclusive prefix sums.
+    """Flights sorted by (aircraft, landing) with prefix sums, for counter queries.
 
-    ``cum_us[k]`` / ``cum_fc[k]`` are the totals of the first k flights in that
-    order (so ``cum_*[0] == 0``); a query's rank in the same order gives its total
-    over the flights of its aircraft up to the instant, minus the aircraft's base.
+    ``cum_us[k]`` / ``cum_fc[k]`` are the totals of the first k flights in that order
+    (``cum_*[0] == 0``). A query (aircraft a, instant t) is answered with two binary
+    searches: t becomes its rank among the distinct landing instants (``times``), and
+    (a, rank) one int64 key into ``keys`` = aircraft << 32 | rank of the landing.
     """
 
     aircraft: I64
     landing: I64
     cum_us: I64
     cum_fc: I64
+    times: I64  # distinct landing instants, sorted
+    keys: I64  # per flight in sorted order: aircraft << 32 | rank of its landing
+    starts: I64  # per aircraft index 0..max: its first flight in sorted order (+ end)
+    direct: tuple[int, int] | None  # (t0, span): keys are aircraft * span + (landing - t0)
 
     @classmethod
     def build(cls, flights: Flights) -> FlightIndex:
@@ -64,45 +69,62 @@ class FlightIndex:
         airborne = (flights.landing - flights.takeoff)[order]
         cum_us = np.concatenate(([0], np.cumsum(airborne, dtype=np.int64)))
         cum_fc = np.concatenate(([0], np.cumsum(flights.cycles[order], dtype=np.int64)))
-        return cls(aircraft, landing, cum_us.astype(np.int64), cum_fc.astype(np.int64))
+        n_air = int(aircraft.max()) + 1 if aircraft.size else 0
+        starts = np.searchsorted(aircraft, np.arange(n_air + 1, dtype=np.int64), side="left")
+        direct = None
+        if landing.size:
+            # one int64 key per (aircraft, instant) when the fleet and the time span fit;
+            # query instants are clipped into [t0, t0 + span - 1] without changing ranks
+            t0 = int(landing.min()) - 1
+            span = int(landing.max()) - t0 + 2
+            if n_air * span < 2**62:
+                direct = (t0, span)
+        if direct is not None:
+            keys = aircraft.astype(np.int64) * direct[1] + (landing - direct[0])
+            times = np.zeros(0, dtype=np.int64)
+        else:
+            times, rank = np.unique(landing, return_inverse=True)
+            keys = (aircraft.astype(np.int64) << 32) | rank.astype(np.int64).reshape(-1)
+        return cls(
+            aircraft,
+            landing,
+            cum_us.astype(np.int64),
+            cum_fc.astype(np.int64),
+            times.astype(np.int64),
+            keys,
+            starts.astype(np.int64),
+            direct,
+        )
 
     def rank(self, aircraft: I64, instant: I64, *, inclusive: bool) -> I64:
-        """Number of flights (in sorted order) before the query point.
-
-        The query point for (a, t) sits after every flight of aircraft < a, and
-        after the flights of aircraft a whose landing is <= t (``inclusive``) or
-        < t (not inclusive).
-        """
+        """Number of flights (in sorted order) before the query point: every flight of
+        an aircraft < a, and those of a landed <= t (``inclusive``) or < t."""
         aircraft = np.asarray(aircraft, dtype=np.int64)
         instant = np.asarray(instant, dtype=np.int64)
-        n = self.aircraft.shape[0]
-        if n == 0:
+        if self.aircraft.shape[0] == 0:
             return np.zeros(aircraft.shape, dtype=np.int64)
-        # Merge flights and queries in one sort: key (aircraft, time, tie),
-        # a query sorts after equal-time flights when inclusive, before otherwise.
-        q = aircraft.shape[0]
-        all_air = np.concatenate((self.aircraft, aircraft))
-        all_time = np.concatenate((self.landing, instant))
-        tie_flight = 1 if not inclusive else 0
-        tie_query = 0 if not inclusive else 1
-        tie = np.concatenate(
-            (np.full(n, tie_flight, dtype=np.int8), np.full(q, tie_query, dtype=np.int8))
-        )
-        is_flight = np.concatenate((np.ones(n, dtype=np.int64), np.zeros(q, dtype=np.int64)))
-        order = np.lexsort((tie, all_time, all_air))
-        flights_before = np.cumsum(is_flight[order]) - is_flight[order]
-        ranks = np.empty(n + q, dtype=np.int64)
-        ranks[order] = flights_before
-        return ranks[n:]
+        side = "right" if inclusive else "left"
+        if self.direct is not None:
+            t0, span = self.direct
+            rel = np.clip(instant - t0, 0, span - 1)
+            return np.searchsorted(self.keys, aircraft * span + rel, side=side)
+        # landings <= t are those whose rank < r (inclusive), < t: rank < r (left)
+        r = np.searchsorted(self.times, instant, side=side)
+        return np.searchsorted(self.keys, (aircraft << 32) | r.astype(np.int64), side="left")
+
+    def start(self, aircraft: I64) -> I64:
+        """Index of each aircraft's first flight in sorted order."""
+        aircraft = np.asarray(aircraft, dtype=np.int64)
+        n = self.starts.shape[0] - 1
+        return self.starts[np.minimum(aircraft, n)]
 
     def totals(self, aircraft: I64, instant: I64, *, inclusive: bool = True) -> tuple[I64, I64]:
         """Airborne microseconds and cycles of each aircraft's flights landed by each instant.
 
         ``inclusive``: landing <= instant; otherwise landing < instant.
         """
-        aircraft = np.asarray(aircraft, dtype=np.int64)
         hi = self.rank(aircraft, instant, inclusive=inclusive)
-        lo = np.searchsorted(self.aircraft, aircraft, side="left")
+        lo = self.start(aircraft)
         return self.cum_us[hi] - self.cum_us[lo], self.cum_fc[hi] - self.cum_fc[lo]
 
 

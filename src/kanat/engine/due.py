@@ -97,17 +97,17 @@ class Result:
     task: I64
     aircraft: I64
     part: I64
-    due: F64  # (n, 4): counter values for FH/FC, day numbers for DY/MO; NaN absent
-    remaining: F64  # (n, 4): calendar units in days
-    projected: I64  # (n, 4): day the unit gives; NO_DAY when none
+    due: F64  # (4, n) unit-major: counter values for FH/FC, day numbers for DY/MO; NaN absent
+    remaining: F64  # (4, n): calendar units in days
+    projected: I64  # (4, n): day the unit gives; NO_DAY when none
     due_date: I64  # NO_DAY: none
     driver: I64  # -1: none
     status: I64
-    basis: I64  # (n, 4) how each unit's due was reached
+    basis: npt.NDArray[np.int8]  # (4, n) how each unit's due was reached
     last_compliance: I64  # index into the compliances given, -1: never done
-    current: F64  # (n, 2): FH, FC of the item as of as_of
-    rate: F64  # (n, 2): rate used per day (NaN: none)
-    rate_planned: B  # (n, 2)
+    current: F64  # (2, n): FH, FC of the item as of as_of
+    rate: F64  # (2, n): rate used per day (NaN: none)
+    rate_planned: B  # (2, n)
     grounded: B  # per aircraft
     # the (aircraft, item) pairs that ground it
     ground_aircraft: I64
@@ -132,10 +132,13 @@ def _part_totals(index: FlightIndex, inst: Installations, part: I64, at: I64) ->
     lo_us, lo_fc = index.totals(inst.aircraft[rows], inst.installed_at[rows], inclusive=False)
     hi_us, hi_fc = index.totals(inst.aircraft[rows], upper, inclusive=True)
     valid = upper >= inst.installed_at[rows]
-    us = np.zeros(n, dtype=np.int64)
-    fc = np.zeros(n, dtype=np.int64)
-    np.add.at(us, query, np.where(valid, hi_us - lo_us, 0))
-    np.add.at(fc, query, np.where(valid, hi_fc - lo_fc, 0))
+    d_us = np.where(valid, hi_us - lo_us, 0)
+    d_fc = np.where(valid, hi_fc - lo_fc, 0)
+    if total == n and bool((count == 1).all()):  # one installation each: nothing to add up
+        return d_us, d_fc
+    # sums per query; float64 holds these integers exactly (< 2**53 µs = 285 years)
+    us = np.bincount(query, weights=d_us, minlength=n).astype(np.int64)
+    fc = np.bincount(query, weights=d_fc, minlength=n).astype(np.int64)
     return us, fc
 
 
@@ -145,6 +148,24 @@ def _aircraft_at(inst: Installations, n_parts: int, at: int) -> I64:
     on = (inst.installed_at <= at) & (at < inst.removed_at)
     out[inst.part[on]] = inst.aircraft[on]
     return out
+
+
+def _segments(group: I64, n_groups: int) -> tuple[I64, I64]:
+    """For members with a group id: each member's rank within its group (in member
+    order) and each group's size."""
+    order = np.argsort(group, kind="stable")
+    size = np.bincount(group, minlength=n_groups).astype(np.int64)
+    start = np.cumsum(size) - size
+    rank = np.empty(group.shape[0], dtype=np.int64)
+    rank[order] = np.arange(group.shape[0], dtype=np.int64) - np.repeat(start, size)
+    return rank, size
+
+
+def _expand(base: I64, count: I64) -> I64:
+    """Concatenated ranges base[k] .. base[k] + count[k] - 1."""
+    total = int(count.sum())
+    offs = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+    return np.repeat(base, count) + offs
 
 
 def forecast(
@@ -158,203 +179,273 @@ def forecast(
     report_parts: B | None = None,
 ) -> Result:
     """The forecast as of ``as_of`` (µs). ``report_*`` masks limit the items made
-    (others still count for part histories); default: all."""
+    (other aircraft and parts still count for part histories); default: all.
+
+    Compliances may come in any order; given sorted by (task, target, done_at) they are
+    used as they are."""
     n_air = fleet.aircraft_opening_fh.shape[0]
     n_parts = fleet.part_opening_fh.shape[0]
+    n_tasks = tasks.kind.shape[0]
     index = FlightIndex.build(fleet.flights)
-    today = int(np.floor_divide(as_of, US_PER_DAY))
+    today = int(as_of // US_PER_DAY)
     rep_air = np.ones(n_air, bool) if report_aircraft is None else report_aircraft
     rep_part = np.ones(n_parts, bool) if report_parts is None else report_parts
 
-    # --- the items --------------------------------------------------------------------
-    vt, vid = tasks.variant_task, tasks.variant_id
-    air_ids = np.nonzero(rep_air)[0]
-    # pair every (task, variant) with the aircraft of that variant
-    a_order = air_ids[np.argsort(fleet.aircraft_variant[air_ids], kind="stable")]
-    a_var = fleet.aircraft_variant[a_order]
-    lo = np.searchsorted(a_var, vid, side="left")
-    hi = np.searchsorted(a_var, vid, side="right")
-    cnt = hi - lo
-    it_task_a = np.repeat(vt, cnt)
-    offs = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-    it_air_a = a_order[np.repeat(lo, cnt) + offs]
-    pn_tasks = np.nonzero(tasks.part_number >= 0)[0]
-    part_ids = np.nonzero(rep_part)[0]
-    p_order = part_ids[np.argsort(fleet.part_number[part_ids], kind="stable")]
-    p_num = fleet.part_number[p_order]
-    lo = np.searchsorted(p_num, tasks.part_number[pn_tasks], side="left")
-    hi = np.searchsorted(p_num, tasks.part_number[pn_tasks], side="right")
-    cnt = hi - lo
-    it_task_p = np.repeat(pn_tasks, cnt)
-    offs = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-    it_part_p = p_order[np.repeat(lo, cnt) + offs]
-    n_a, n_p = it_task_a.shape[0], it_task_p.shape[0]
-    task = np.concatenate((it_task_a, it_task_p)).astype(np.int64)
-    part = np.concatenate((np.full(n_a, -1, np.int64), it_part_p)).astype(np.int64)
-    on_air = _aircraft_at(fleet.installations, n_parts, as_of)
-    aircraft = np.concatenate((it_air_a, on_air[it_part_p] if n_p else it_part_p)).astype(np.int64)
-    n = task.shape[0]
-    is_part = part >= 0
-    kind = tasks.kind[task]
-    sched = tasks.schedule_from[task]
+    # --- items: aircraft tasks x reported aircraft of their variants, in (task, aircraft)
+    #     order; then part tasks x reported parts of their part number, in (task, part)
+    #     order. Compliances sorted the same way (by task, target, done_at) need no sort.
+    var_ids, a_var = np.unique(fleet.aircraft_variant, return_inverse=True)
+    a_var = a_var.reshape(-1).astype(np.int64)
+    pair_var = np.searchsorted(var_ids, tasks.variant_id)
+    known = pair_var < len(var_ids)
+    known[known] &= var_ids[pair_var[known]] == tasks.variant_id[known]
+    applies = np.zeros((n_tasks, len(var_ids)), dtype=bool)
+    applies[tasks.variant_task[known], pair_var[known]] = True
+    var_tasks = np.nonzero(applies.any(axis=1))[0]
+    member = applies[var_tasks][:, a_var] & rep_air[None, :]  # (variant tasks, aircraft)
+    flat = member.ravel()
+    pos = np.cumsum(flat, dtype=np.int64) - 1
+    item_of = np.where(flat, pos, -1).reshape(member.shape)  # item of (task row, aircraft)
+    row_of_task = np.full(n_tasks, -1, dtype=np.int64)
+    row_of_task[var_tasks] = np.arange(var_tasks.shape[0])
+    rows_t, it_air_a = np.nonzero(member)
+    it_task_a = var_tasks[rows_t].astype(np.int64)
+    it_air_a = it_air_a.astype(np.int64)
+    n_a = it_task_a.shape[0]
 
-    # --- current counters and start dates ----------------------------------------------
-    cur = np.zeros((n, 2), dtype=np.float64)
-    a_us, a_fc = index.totals(it_air_a, np.full(n_a, as_of, np.int64))
-    cur[:n_a, 0] = fleet.aircraft_opening_fh[it_air_a] + a_us / US_PER_HOUR
-    cur[:n_a, 1] = fleet.aircraft_opening_fc[it_air_a] + a_fc
-    p_us, p_fc = _part_totals(index, fleet.installations, it_part_p, np.full(n_p, as_of, np.int64))
-    cur[n_a:, 0] = fleet.part_opening_fh[it_part_p] + p_us / US_PER_HOUR
-    cur[n_a:, 1] = fleet.part_opening_fc[it_part_p] + p_fc
+    pn_ids, p_pn = np.unique(fleet.part_number, return_inverse=True)
+    p_pn = p_pn.reshape(-1).astype(np.int64)
+    p_group = np.where(rep_part, p_pn, len(pn_ids))
+    p_rank, p_size = _segments(p_group, len(pn_ids) + 1)
+    t_pn = np.searchsorted(pn_ids, tasks.part_number)
+    t_has_pn = (tasks.part_number >= 0) & (t_pn < len(pn_ids))
+    if len(pn_ids):
+        t_has_pn &= pn_ids[np.minimum(t_pn, len(pn_ids) - 1)] == tasks.part_number
+    pt = np.nonzero(t_has_pn)[0]
+    pt_count = p_size[t_pn[pt]]
+    task_base = np.full(n_tasks, -1, dtype=np.int64)
+    task_base[pt] = n_a + np.cumsum(pt_count) - pt_count
+    part_by_group = np.argsort(p_group, kind="stable")
+    p_start = np.cumsum(p_size) - p_size
+    it_part_p = part_by_group[_expand(p_start[t_pn[pt]], pt_count)]
+    it_task_p = np.repeat(pt, pt_count)
+    n_p = it_part_p.shape[0]
+    n = n_a + n_p
+
+    task = np.concatenate((it_task_a, it_task_p))
+    part = np.concatenate((np.full(n_a, -1, np.int64), it_part_p))
+    on_air = _aircraft_at(fleet.installations, n_parts, as_of)
+    aircraft = np.concatenate((it_air_a, on_air[it_part_p]))
+    kind = tasks.kind[task]
+
+    # --- counters now, per aircraft and per part, gathered per item ------------------------
+    ids = np.arange(n_air, dtype=np.int64)
+    us, fc = index.totals(ids, np.full(n_air, as_of, np.int64))
+    air_now = np.stack(
+        (fleet.aircraft_opening_fh + us / US_PER_HOUR, fleet.aircraft_opening_fc + fc), axis=1
+    )
+    pids = np.arange(n_parts, dtype=np.int64)
+    us, fc = _part_totals(index, fleet.installations, pids, np.full(n_parts, as_of, np.int64))
+    part_now = np.stack(
+        (fleet.part_opening_fh + us / US_PER_HOUR, fleet.part_opening_fc + fc), axis=1
+    )
+    cur = np.empty((2, n))
+    for u in (FH, FC):
+        cur[u, :n_a] = air_now[:, u][it_air_a]
+        cur[u, n_a:] = part_now[:, u][it_part_p]
     start_day = np.concatenate(
         (fleet.aircraft_delivered[it_air_a], fleet.part_manufactured[it_part_p])
-    ).astype(np.int64)
-
-    # --- compliances of each item, in order --------------------------------------------
-    c = compliances
-    item_key = np.where(is_part, part, aircraft)  # target index within its kind
-    valid_c = (c.done_at <= as_of) & (tasks.kind[c.task] != LIFE_LIMIT)
-    # items are identified by (task, kind of target, target); map compliances onto them
-    key_items = _key(task, is_part, item_key)
-    c_is_part = c.part >= 0
-    c_target = np.where(c_is_part, c.part, c.aircraft)
-    key_c = _key(c.task, c_is_part, c_target)
-    item_order = np.argsort(key_items, kind="stable")
-    sorted_keys = key_items[item_order]
-    pos = np.searchsorted(sorted_keys, key_c)
-    pos_clip = np.minimum(pos, max(n - 1, 0))
-    matched = valid_c & (n > 0) & (sorted_keys[pos_clip] == key_c) if n else np.zeros(0, bool)
-    c_idx = np.nonzero(matched)[0]
-    c_item = item_order[pos_clip[c_idx]]
-    # order by (item, done_at, given order)
-    corder = np.lexsort((c_idx, c.done_at[c_idx], c_item))
-    c_idx, c_item = c_idx[corder], c_item[corder]
-    # counters at each compliance: stated values win, else the item's counters then
-    c_at = c.done_at[c_idx]
-    c_vals = np.zeros((c_idx.shape[0], 2), dtype=np.float64)
-    on_part = is_part[c_item]
-    ai = np.nonzero(~on_part)[0]
-    us, fc = index.totals(aircraft[c_item[ai]], c_at[ai])
-    c_vals[ai, 0] = fleet.aircraft_opening_fh[aircraft[c_item[ai]]] + us / US_PER_HOUR
-    c_vals[ai, 1] = fleet.aircraft_opening_fc[aircraft[c_item[ai]]] + fc
-    pi = np.nonzero(on_part)[0]
-    us, fc = _part_totals(index, fleet.installations, part[c_item[pi]], c_at[pi])
-    c_vals[pi, 0] = fleet.part_opening_fh[part[c_item[pi]]] + us / US_PER_HOUR
-    c_vals[pi, 1] = fleet.part_opening_fc[part[c_item[pi]]] + fc
-    stated = c.stated[c_idx]
-    c_vals = np.where(np.isnan(stated), c_vals, stated)
-    c_day = np.floor_divide(c_at, US_PER_DAY)
-
-    # --- due per unit ---------------------------------------------------------------------
-    th = tasks.threshold[task]
-    iv = tasks.interval[task]
-    tol = np.nan_to_num(tasks.tolerance[task], nan=0.0)
-    tol[kind == LIFE_LIMIT] = 0.0
-    has_th = ~np.all(np.isnan(th), axis=1)
-    first = np.where(has_th[:, None], th, iv)  # never done: threshold alone, else interval
-    due = np.full((n, 4), np.nan)
-    basis = np.full((n, 4), -1, dtype=np.int64)
-    due[:, :2] = first[:, :2]
-    due_days = np.full((n, 2), NO_DAY, dtype=np.int64)  # DY, MO as day numbers
-    dy = ~np.isnan(first[:, DY])
-    due_days[dy, 0] = start_day[dy] + first[dy, DY].astype(np.int64)
-    mo = ~np.isnan(first[:, MO])
-    due_days[mo, 1] = add_months(start_day[mo], first[mo, MO].astype(np.int64))
-    present = ~np.isnan(first)
-    basis[present] = np.where(has_th[:, None], FROM_THRESHOLD, FROM_ZERO_INTERVAL).repeat(4, 1)[
-        present
-    ]
-    last_c = np.full(n, -1, dtype=np.int64)
-
-    # k-th compliance of every item at once
-    starts = (
-        np.searchsorted(c_item, np.arange(n), side="left") if c_item.size else np.zeros(n, np.int64)
     )
-    counts = np.bincount(c_item, minlength=n) if c_item.size else np.zeros(n, np.int64)
-    has_iv = ~np.isnan(iv)
-    for k in range(int(counts.max(initial=0))):
-        items = np.nonzero(counts > k)[0]
-        rows = starts[items] + k
-        last_c[items] = c_idx[rows]
-        repeat = kind[items] == REPEAT
-        items, rows = items[repeat], rows[repeat]
-        if items.size == 0:
-            continue
-        by_due = sched[items] == LAST_DUE
-        for u in (FH, FC):
-            has = has_iv[items, u]
-            actual = c_vals[rows, u]
-            prev = due[items, u]
-            in_window = by_due & ~np.isnan(prev) & (np.abs(actual - prev) <= tol[items, u])
-            base = np.where(in_window, prev, actual)
-            due[items, u] = np.where(has, base + iv[items, u], np.nan)
-            basis[items, u] = np.where(has, np.where(in_window, FROM_PREVIOUS_DUE, FROM_ACTUAL), -1)
-        actual_day = c_day[rows]
-        for col, u in ((0, DY), (1, MO)):
-            has = has_iv[items, u]
-            prev = due_days[items, col]
-            known = prev != NO_DAY
-            in_window = (
-                by_due & known & (np.abs(actual_day - np.where(known, prev, 0)) <= tol[items, DY])
-            )
-            base = np.where(in_window, prev, actual_day)
-            step = np.nan_to_num(iv[items, u]).astype(np.int64)
-            nxt = base + step if u == DY else add_months(base, step)
-            due_days[items, col] = np.where(has, nxt, NO_DAY)
-            basis[items, u] = np.where(has, np.where(in_window, FROM_PREVIOUS_DUE, FROM_ACTUAL), -1)
 
-    keep = ~((kind == ONCE) & (last_c >= 0))  # a done directive drops out
-    due[:, DY] = np.where(due_days[:, 0] != NO_DAY, due_days[:, 0], np.nan)
-    due[:, MO] = np.where(due_days[:, 1] != NO_DAY, due_days[:, 1], np.nan)
+    # --- compliances onto items ------------------------------------------------------------
+    c = compliances
+    c_item = np.full(c.task.shape[0], -1, dtype=np.int64)
+    on_a = (c.aircraft >= 0) & (c.part < 0)
+    ca = np.nonzero(on_a)[0]
+    if ca.size and var_tasks.size:
+        row = row_of_task[c.task[ca]]
+        ok = row >= 0
+        c_item[ca[ok]] = item_of[row[ok], c.aircraft[ca[ok]]]
+    cp = np.nonzero(c.part >= 0)[0]
+    if cp.size:
+        ps = c.part[cp]
+        base = task_base[c.task[cp]]
+        ok = (base >= 0) & rep_part[ps] & (tasks.part_number[c.task[cp]] == fleet.part_number[ps])
+        c_item[cp[ok]] = base[ok] + p_rank[ps[ok]]
+    use = (c_item >= 0) & (c.done_at <= as_of) & (tasks.kind[c.task] != LIFE_LIMIT)
+    c_idx = np.nonzero(use)[0]
+    ci = c_item[c_idx]
+    cd = c.done_at[c_idx]
+    if ci.size > 1:
+        step_ok = (ci[1:] > ci[:-1]) | ((ci[1:] == ci[:-1]) & (cd[1:] >= cd[:-1]))
+        if not bool(step_ok.all()):
+            order = np.lexsort((cd, ci))
+            c_idx, ci, cd = c_idx[order], ci[order], cd[order]
+    counts = np.bincount(ci, minlength=n).astype(np.int64) if n else np.zeros(0, np.int64)
+    starts = np.cumsum(counts) - counts
+    done = counts > 0
+    last_row = np.where(done, starts + counts - 1, -1)
+    last_c = np.where(done, c_idx[np.maximum(last_row, 0)] if c_idx.size else -1, -1)
+
+    # --- due per unit (one 1-D array per unit) -----------------------------------------------
+    th = tasks.threshold
+    iv = tasks.interval
+    tol_t = np.nan_to_num(tasks.tolerance, nan=0.0)
+    tol_t[tasks.kind == LIFE_LIMIT] = 0.0
+    has_th_t = ~np.all(np.isnan(th), axis=1)
+    first_t = np.where(has_th_t[:, None], th, iv)
+    iv_u = [np.ascontiguousarray(iv[:, u]) for u in range(4)]
+    tol_u = [np.ascontiguousarray(tol_t[:, u])[task] for u in range(3)]
+    first_basis_t = np.where(has_th_t, FROM_THRESHOLD, FROM_ZERO_INTERVAL).astype(np.int8)
+    due_u = []  # FH, FC: counter values
+    basis_u = []
+    for u in range(4):
+        col = np.ascontiguousarray(first_t[:, u])
+        due_u.append(col[task])
+        basis_u.append(np.where(np.isnan(col), -1, first_basis_t).astype(np.int8)[task])
+    repeat_done = done & (kind == REPEAT)
+    # calendar dues from the start date, for the items whose due comes from it: those
+    # never done, and last_due items (their first compliance is tested against it)
+    from_start = ~repeat_done | (tasks.schedule_from[task] == LAST_DUE)
+    day_u = [np.full(n, NO_DAY, dtype=np.int64), np.full(n, NO_DAY, dtype=np.int64)]  # DY, MO
+    for col, u in ((0, DY), (1, MO)):
+        has = np.nonzero(from_start & ~np.isnan(due_u[u]))[0]
+        steps = due_u[u][has].astype(np.int64)
+        day_u[col][has] = start_day[has] + steps if u == DY else add_months(start_day[has], steps)
+    usage_t = ~np.all(np.isnan(iv[:, :2]), axis=1)
+
+    def counters_at(rows: I64) -> F64:
+        """Item counters (FH, FC) at compliance rows, stated values winning; NaN where
+        the task has no usage unit (nothing needs them)."""
+        vals = np.full((rows.shape[0], 2), np.nan)
+        items = ci[rows]
+        need = usage_t[task[items]]
+        on_air = need & (part[items] < 0)
+        k = np.nonzero(on_air)[0]
+        ac = aircraft[items[k]]
+        us, fc = index.totals(ac, cd[rows[k]])
+        vals[k, 0] = fleet.aircraft_opening_fh[ac] + us / US_PER_HOUR
+        vals[k, 1] = fleet.aircraft_opening_fc[ac] + fc
+        k = np.nonzero(need & ~on_air)[0]
+        pp = part[items[k]]
+        us, fc = _part_totals(index, fleet.installations, pp, cd[rows[k]])
+        vals[k, 0] = fleet.part_opening_fh[pp] + us / US_PER_HOUR
+        vals[k, 1] = fleet.part_opening_fc[pp] + fc
+        stated = c.stated[c_idx[rows]]
+        return np.where(np.isnan(stated), vals, stated)
+
+    def apply(items: I64, rows: I64, vals: F64, window: list[B] | None) -> None:
+        """Next due of ``items`` from their compliance ``rows`` with counters ``vals``
+        (base: the actual value, or the previous due where ``window``)."""
+        t = task[items]
+        day = cd[rows] // US_PER_DAY
+        for u in range(4):
+            step = iv_u[u][t]
+            has = ~np.isnan(step)
+            if u < 2:
+                actual = vals[:, u]
+                base = actual if window is None else np.where(window[u], due_u[u][items], actual)
+                due_u[u][items] = np.where(has, base + step, np.nan)
+            else:
+                prev = day_u[u - 2][items]
+                base = day if window is None else np.where(window[u], prev, day)
+                whole = np.where(has, step, 0).astype(np.int64)
+                nxt = base + whole if u == DY else add_months(base, whole)
+                day_u[u - 2][items] = np.where(has, nxt, NO_DAY)
+            b = (
+                FROM_ACTUAL
+                if window is None
+                else np.where(window[u], FROM_PREVIOUS_DUE, FROM_ACTUAL)
+            )
+            basis_u[u][items] = np.where(has, b, -1)
+
+    # last_done: only the last compliance matters
+    ld = np.nonzero(repeat_done & (tasks.schedule_from[task] == LAST_DONE))[0]
+    if ld.size:
+        rows = last_row[ld]
+        apply(ld, rows, counters_at(rows), None)
+    # last_due: walk every item's history, the k-th compliance of all items at once
+    lu_all = np.nonzero(repeat_done & (tasks.schedule_from[task] == LAST_DUE))[0]
+    for k in range(int(counts[lu_all].max(initial=0))):
+        items = lu_all[counts[lu_all] > k]
+        rows = starts[items] + k
+        vals = counters_at(rows)
+        day = cd[rows] // US_PER_DAY
+        window = []
+        for u in (FH, FC):
+            prev = due_u[u][items]
+            with np.errstate(invalid="ignore"):
+                window.append(np.abs(vals[:, u] - prev) <= tol_u[u][items])  # NaN: False
+        for col in (0, 1):
+            prev = day_u[col][items]
+            window.append((prev != NO_DAY) & (np.abs(day - prev) <= tol_u[DY][items]))
+        apply(items, rows, vals, window)
+
+    keep = ~((kind == ONCE) & done)  # a done directive drops out
+    # unit-major outputs (4, n): each unit's row is one contiguous array
+    due = np.empty((4, n))
+    due[FH], due[FC] = due_u[FH], due_u[FC]
+    for col, u in ((0, DY), (1, MO)):
+        due[u] = day_u[col]
+        due[u][day_u[col] == NO_DAY] = np.nan
+    basis = np.stack(basis_u)
 
     # --- remaining, rates, projection ----------------------------------------------------
-    remaining = np.full((n, 4), np.nan)
-    remaining[:, :2] = due[:, :2] - cur
-    remaining[:, 2:] = due[:, 2:] - today
-    rate = np.full((n, 2), np.nan)
-    planned = np.zeros((n, 2), dtype=bool)
+    remaining = np.empty((4, n))
+    np.subtract(due[FH], cur[0], out=remaining[FH])
+    np.subtract(due[FC], cur[1], out=remaining[FC])
+    np.subtract(due[DY], today, out=remaining[DY])
+    np.subtract(due[MO], today, out=remaining[MO])
     ac_rate, ac_planned = _rates(fleet, index, as_of)
     has_ac = aircraft >= 0
-    rate[has_ac] = ac_rate[aircraft[has_ac]]
-    planned[has_ac] = ac_planned[aircraft[has_ac]]
-    projected = np.full((n, 4), NO_DAY, dtype=np.int64)
+    safe = np.maximum(aircraft, 0)
+    rate = np.empty((2, n))
+    planned = np.empty((2, n), dtype=bool)
     for u in (FH, FC):
-        r = rate[:, u]
-        ok = ~np.isnan(remaining[:, u]) & ~np.isnan(r) & (r > 0)
-        projected[ok, u] = today + np.floor(remaining[ok, u] / r[ok]).astype(np.int64)
-    projected[:, DY] = due_days[:, 0]
-    projected[:, MO] = due_days[:, 1]
-    masked = np.where(projected == NO_DAY, np.iinfo(np.int64).max, projected)
-    driver = np.argmin(masked, axis=1).astype(np.int64)  # first minimum: FH, FC, DY, MO
-    due_date = masked[np.arange(n), driver]
-    none = due_date == np.iinfo(np.int64).max
-    driver[none] = -1
-    due_date[none] = NO_DAY
+        rate[u] = ac_rate[:, u][safe]
+        rate[u][~has_ac] = np.nan
+        planned[u] = ac_planned[:, u][safe] & has_ac
+    projected = np.empty((4, n), dtype=np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for u in (FH, FC):
+            q = np.floor(remaining[u] / rate[u])
+            ok = np.isfinite(q) & (rate[u] > 0)
+            projected[u] = np.where(ok, today + np.where(ok, q, 0).astype(np.int64), NO_DAY)
+    projected[DY] = day_u[0]
+    projected[MO] = day_u[1]
+    # the earliest date; on a tie the first unit in FH, FC, DY, MO order
+    big = np.iinfo(np.int64).max
+    due_date = np.where(projected[FH] == NO_DAY, big, projected[FH])
+    driver = np.where(projected[FH] == NO_DAY, -1, FH).astype(np.int64)
+    for u in (FC, DY, MO):
+        p_u = projected[u]
+        better = (p_u != NO_DAY) & (p_u < due_date)
+        due_date[better] = p_u[better]
+        driver[better] = u
+    due_date[driver < 0] = NO_DAY
 
     # --- status ----------------------------------------------------------------------------
-    usage_over = np.zeros(n, bool)
-    usage_past = np.zeros(n, bool)
-    for u in (FH, FC):
-        rem = remaining[:, u]
-        has = ~np.isnan(rem)
-        usage_over |= has & (rem < -tol[:, u])
-        usage_past |= has & (rem < 0)
-    cal_over = np.zeros(n, bool)
-    cal_past = np.zeros(n, bool)
-    for col in (0, 1):
-        d = due_days[:, col]
+    with np.errstate(invalid="ignore"):
+        past = (remaining[FH] < 0) | (remaining[FC] < 0)
+        over = (remaining[FH] < -tol_u[FH]) | (remaining[FC] < -tol_u[FC])
+    tol_dy = tol_u[DY].astype(np.int64)
+    for d in day_u:
         has = d != NO_DAY
-        cal_over |= has & (today > d + tol[:, DY].astype(np.int64))
-        cal_past |= has & (today > d)
-    status = np.full(n, OK, dtype=np.int64)
-    soon = (due_date != NO_DAY) & (due_date <= today + horizon)
-    status[soon] = DUE_SOON
-    status[usage_past | cal_past] = IN_TOLERANCE
-    status[usage_over | cal_over] = OVERDUE
+        past |= has & (today > d)
+        over |= has & (today > d + tol_dy)
+    status = np.where((driver >= 0) & (due_date <= today + horizon), DUE_SOON, OK)
+    status[past] = IN_TOLERANCE
+    status[over] = OVERDUE
 
     # --- airworthiness ----------------------------------------------------------------------
-    sel = np.nonzero(keep)[0]
-    grounding = sel[(status[sel] == OVERDUE) & (aircraft[sel] >= 0)]
+    if bool(keep.all()):
+        sel: I64 | slice = slice(None)
+        grounding = np.nonzero((status == OVERDUE) & (aircraft >= 0))[0]
+        ground_item = grounding
+    else:
+        sel = np.nonzero(keep)[0]
+        grounding = sel[(status[sel] == OVERDUE) & (aircraft[sel] >= 0)]
+        ground_item = np.searchsorted(sel, grounding)
     grounded = np.zeros(n_air, dtype=bool)
     grounded[aircraft[grounding]] = True
     return Result(
@@ -364,20 +455,20 @@ def forecast(
         task=task[sel],
         aircraft=aircraft[sel],
         part=part[sel],
-        due=due[sel],
-        remaining=remaining[sel],
-        projected=projected[sel],
+        due=due[:, sel],
+        remaining=remaining[:, sel],
+        projected=projected[:, sel],
         due_date=due_date[sel],
         driver=driver[sel],
-        status=status[sel],
-        basis=basis[sel],
+        status=status[sel].astype(np.int64),
+        basis=basis[:, sel],
         last_compliance=last_c[sel],
-        current=cur[sel],
-        rate=rate[sel],
-        rate_planned=planned[sel],
+        current=cur[:, sel],
+        rate=rate[:, sel],
+        rate_planned=planned[:, sel],
         grounded=grounded,
         ground_aircraft=aircraft[grounding],
-        ground_item=np.searchsorted(sel, grounding),
+        ground_item=ground_item,
     )
 
 

@@ -408,15 +408,15 @@ def present(g: Gathered, r: due.Result, *, horizon: int, explain: bool) -> Forec
         t = revs[int(r.task[i])]
         a = int(r.aircraft[i])
         p = int(r.part[i])
-        units_present = ~np.isnan(r.due[i])
+        units_present = ~np.isnan(r.due[:, i])
         due_map: dict[str, Any] = {}
         rem_map: dict[str, float] = {}
         for k, unit in enumerate(due.UNITS):
             if not units_present[k]:
                 continue
-            value = r.due[i, k]
+            value = r.due[k, i]
             due_map[unit] = _date(int(value)) if k >= 2 else _number(value)
-            rem_map[unit] = _number(r.remaining[i, k])
+            rem_map[unit] = _number(r.remaining[k, i])
         rows.append(
             DueRow(
                 aircraft_pk=int(g.aircraft_pk[a]) if a >= 0 else None,
@@ -558,18 +558,18 @@ def explain_item(g: Gathered, r: due.Result, i: int) -> list[str]:
     else:
         lines.append("Never done: counted from new (zero counters / the start date).")
     for k, unit in enumerate(due.UNITS):
-        if np.isnan(r.due[i, k]):
+        if np.isnan(r.due[k, i]):
             continue
-        basis = due.BASES[int(r.basis[i, k])] if r.basis[i, k] >= 0 else "threshold"
+        basis = due.BASES[int(r.basis[k, i])] if r.basis[k, i] >= 0 else "threshold"
         if k < 2:
             lines.append(
-                f"{unit}: due at {r.due[i, k]:.2f} ({basis}); now {r.current[i, k]:.2f}, "
-                f"remaining {r.remaining[i, k]:.2f}" + _projection(r, i, k)
+                f"{unit}: due at {r.due[k, i]:.2f} ({basis}); now {r.current[k, i]:.2f}, "
+                f"remaining {r.remaining[k, i]:.2f}" + _projection(r, i, k)
             )
         else:
             lines.append(
-                f"{unit}: due {_date(int(r.due[i, k])).isoformat()} ({basis}); "
-                f"{r.remaining[i, k]:g} days from {_date(r.today).isoformat()}."
+                f"{unit}: due {_date(int(r.due[k, i])).isoformat()} ({basis}); "
+                f"{r.remaining[k, i]:g} days from {_date(r.today).isoformat()}."
             )
     a = int(r.aircraft[i])
     if a >= 0:
@@ -590,11 +590,11 @@ def explain_item(g: Gathered, r: due.Result, i: int) -> list[str]:
 
 
 def _projection(r: due.Result, i: int, k: int) -> str:
-    rate = r.rate[i, k]
+    rate = r.rate[k, i]
     if np.isnan(rate) or rate <= 0:
         return "; no utilisation to project a date from."
-    source = "planned" if r.rate_planned[i, k] else "average of the last 90 days"
-    day = r.projected[i, k]
+    source = "planned" if r.rate_planned[k, i] else "average of the last 90 days"
+    day = r.projected[k, i]
     return (
         f"; at {rate:.3f}/day ({source}) that is "
         f"{_date(int(day)).isoformat() if day != due.NO_DAY else '—'}."
