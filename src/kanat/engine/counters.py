@@ -14,6 +14,7 @@ so the cost is O((flights + queries) log) whatever the fleet size.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -103,7 +104,7 @@ class FlightIndex:
         instant = np.asarray(instant, dtype=np.int64)
         if self.aircraft.shape[0] == 0:
             return np.zeros(aircraft.shape, dtype=np.int64)
-        side = "right" if inclusive else "left"
+        side: Literal["left", "right"] = "right" if inclusive else "left"
         if self.direct is not None:
             t0, span = self.direct
             rel = np.clip(instant - t0, 0, span - 1)

@@ -300,9 +300,9 @@ def forecast(
     due_u = []  # FH, FC: counter values
     basis_u = []
     for u in range(4):
-        col = np.ascontiguousarray(first_t[:, u])
-        due_u.append(col[task])
-        basis_u.append(np.where(np.isnan(col), -1, first_basis_t).astype(np.int8)[task])
+        column = np.ascontiguousarray(first_t[:, u])
+        due_u.append(column[task])
+        basis_u.append(np.where(np.isnan(column), -1, first_basis_t).astype(np.int8)[task])
     repeat_done = done & (kind == REPEAT)
     # calendar dues from the start date, for the items whose due comes from it: those
     # never done, and last_due items (their first compliance is tested against it)
@@ -348,9 +348,11 @@ def forecast(
                 due_u[u][items] = np.where(has, base + step, np.nan)
             else:
                 prev = day_u[u - 2][items]
-                base = day if window is None else np.where(window[u], prev, day)
+                base_day: I64 = np.asarray(
+                    day if window is None else np.where(window[u], prev, day), dtype=np.int64
+                )
                 whole = np.where(has, step, 0).astype(np.int64)
-                nxt = base + whole if u == DY else add_months(base, whole)
+                nxt = base_day + whole if u == DY else add_months(base_day, whole)
                 day_u[u - 2][items] = np.where(has, nxt, NO_DAY)
             b = (
                 FROM_ACTUAL
