@@ -77,3 +77,24 @@ def test_operator_sees_only_its_fleet_in_a_browser(live_server, browser):
     operators = set(page.locator("#fleet-table tbody tr td:nth-child(2)").all_inner_texts())
     assert operators == {"RP-B"}
     page.close()
+
+
+def test_due_list_and_planning_timeline_in_a_browser(live_server, browser):
+    call_command("demo")
+    page = browser.new_page()
+    login(page, live_server.url, "hub")
+    # airworthiness on the overview: at least one aircraft grounded
+    assert page.locator("#fleet-table .badge.grounded").count() >= 1
+    page.click("text=Due list")
+    page.wait_for_selector("table.due")
+    for status in ("overdue", "due soon"):
+        assert page.locator("table.due .badge", has_text=status).count() >= 1
+    page.locator("table.due tbody tr td a").first.click()
+    page.wait_for_selector("#airworthiness")
+    page.locator("details summary").first.click()
+    assert page.locator("details li", has_text="Rule:").first.is_visible()
+    page.click("text=Planning")
+    page.wait_for_selector("#timeline")
+    assert page.locator("#timeline circle.mark").count() > 10
+    assert page.locator("#timeline text.grounded").count() >= 1
+    page.close()

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from kanat.core.models import AuditEvent, Hub, Operator, User
 from kanat.fleet.models import Aircraft, AssetKind, Flight, Installation, PartNumber, Variant
+from kanat.maintenance import forecasting
+from kanat.maintenance.models import TaskRevision
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +31,11 @@ def test_demo_loads_a_mixed_fleet_once(capsys):
         u = User.objects.get(username=name)
         assert u.check_password("demo")
         assert (u.operator.code if u.operator else None) == op
+    result = forecasting.forecast(as_of=timezone.now())
+    statuses = {row.status for row in result.rows}
+    assert statuses == {"ok", "due_soon", "in_tolerance", "overdue"}
+    assert any(s.status == "grounded" for s in result.aircraft_status)
+    assert TaskRevision.objects.filter(invented=True).count() == TaskRevision.objects.count()
     counts = (Flight.objects.count(), AuditEvent.objects.count())
     capsys.readouterr()
     call_command("demo")
