@@ -91,3 +91,25 @@ def test_due_list_queries_do_not_grow_with_the_fleet(two_operators):
     doc["flights"] = [flight("2025-02-01", ac=f"X{k}") for k in range(8)]
     import_bundle(json.dumps(doc).encode())
     assert count() == small
+
+
+def test_fast_json_writer_equals_the_plain_one_on_the_demo():
+    import datetime as dt
+
+    from django.core.management import call_command
+
+    from kanat.maintenance import forecasting
+    from kanat.maintenance.jsonout import write_json
+
+    call_command("demo")
+    as_of = dt.datetime.now(dt.UTC)
+    g = forecasting.gather(as_of=as_of, aircraft=None, parts_in_stores=True)
+    r = forecasting.run_core(g, horizon=30)
+    statuses = [
+        {"aircraft": s.aircraft, "status": s.status, "reasons": s.reasons}
+        for s in forecasting.aircraft_statuses(g, r)
+    ]
+    fast = json.loads("".join(write_json(g, r, statuses)))
+    plain = forecasting.as_json(forecasting.forecast(as_of=as_of))
+    assert fast == plain
+    assert len(fast["items"]) > 200

@@ -437,6 +437,20 @@ def present(g: Gathered, r: due.Result, *, horizon: int, explain: bool) -> Forec
                 explanation=explain_item(g, r, i) if explain else None,
             )
         )
+    statuses = aircraft_statuses(g, r)
+    return Forecast(
+        as_of=from_us_dt(g.as_of_us),
+        horizon=horizon,
+        rows=rows,
+        aircraft_status=statuses,
+        aircraft_pk={s.aircraft: s.pk for s in statuses},
+    )
+
+
+def aircraft_statuses(g: Gathered, r: due.Result) -> list[AircraftStatus]:
+    """Every reported aircraft, sorted by serial: grounded with its reasons (task code, and
+    for a part's task ``PN/SERIAL``), or serviceable."""
+    revs = g.revisions
     reasons: dict[int, list[str]] = {}
     for a, i in zip(r.ground_aircraft.tolist(), r.ground_item.tolist(), strict=True):
         code = revs[int(r.task[i])].task.code
@@ -454,13 +468,7 @@ def present(g: Gathered, r: due.Result, *, horizon: int, explain: bool) -> Forec
         for a in np.nonzero(g.aircraft_report)[0].tolist()
     ]
     statuses.sort(key=lambda s: s.aircraft)
-    return Forecast(
-        as_of=from_us_dt(g.as_of_us),
-        horizon=horizon,
-        rows=rows,
-        aircraft_status=statuses,
-        aircraft_pk={s.aircraft: s.pk for s in statuses},
-    )
+    return statuses
 
 
 def _sorted_items(g: Gathered, r: due.Result) -> np.ndarray:

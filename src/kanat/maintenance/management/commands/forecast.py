@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
 from kanat.fleet.models import Aircraft
 from kanat.maintenance import forecasting
+from kanat.maintenance.jsonout import write_json
 
 
 class Command(BaseCommand):
@@ -56,15 +56,22 @@ class Command(BaseCommand):
             aircraft = Aircraft.objects.filter(serial=options["aircraft"])
             if not aircraft.exists():
                 raise CommandError(f"unknown aircraft {options['aircraft']!r}")
+        if options["format"] == "json":
+            g = forecasting.gather(as_of=as_of, aircraft=aircraft, parts_in_stores=aircraft is None)
+            r = forecasting.run_core(g, horizon=options["horizon"])
+            statuses = [
+                {"aircraft": s.aircraft, "status": s.status, "reasons": s.reasons}
+                for s in forecasting.aircraft_statuses(g, r)
+            ]
+            for chunk in write_json(g, r, statuses):
+                self.stdout.write(chunk, ending="")
+            return
         result = forecasting.forecast(
             as_of=as_of,
             horizon=options["horizon"],
             aircraft=aircraft,
             stores=aircraft is None,
         )
-        if options["format"] == "json":
-            self.stdout.write(json.dumps(forecasting.as_json(result), indent=1))
-            return
         self.stdout.write(table(result))
 
 
