@@ -64,12 +64,19 @@ class FlightIndex:
 
     @classmethod
     def build(cls, flights: Flights) -> FlightIndex:
-        order = np.lexsort((flights.landing, flights.aircraft))
-        aircraft = flights.aircraft[order]
-        landing = flights.landing[order]
-        airborne = (flights.landing - flights.takeoff)[order]
+        a, t = flights.aircraft, flights.landing
+        in_order = a.size < 2 or bool(
+            ((a[1:] > a[:-1]) | ((a[1:] == a[:-1]) & (t[1:] >= t[:-1]))).all()
+        )
+        if in_order:  # as the database returns them (ORDER BY aircraft, landing)
+            aircraft, landing, takeoff, cycles = a, t, flights.takeoff, flights.cycles
+        else:
+            order = np.lexsort((t, a))
+            aircraft, landing = a[order], t[order]
+            takeoff, cycles = flights.takeoff[order], flights.cycles[order]
+        airborne = landing - takeoff
         cum_us = np.concatenate(([0], np.cumsum(airborne, dtype=np.int64)))
-        cum_fc = np.concatenate(([0], np.cumsum(flights.cycles[order], dtype=np.int64)))
+        cum_fc = np.concatenate(([0], np.cumsum(cycles, dtype=np.int64)))
         n_air = int(aircraft.max()) + 1 if aircraft.size else 0
         starts = np.searchsorted(aircraft, np.arange(n_air + 1, dtype=np.int64), side="left")
         direct = None

@@ -140,7 +140,7 @@ def revisions_in_force(as_of: dt.datetime) -> list[TaskRevision]:
         .order_by("task_id", "number")
     ):
         latest[rev.task_id] = rev
-    return sorted(latest.values(), key=lambda r: r.task.code)
+    return sorted(latest.values(), key=lambda r: r.task_id)  # index order = task id order
 
 
 def gather(
@@ -204,7 +204,7 @@ def gather(
     if report_ids is not None:
         ac_qs = ac_qs.filter(pk__in=report_ids | involved)
     ac_rows = list(
-        ac_qs.order_by("serial").values_list(
+        ac_qs.order_by("pk").values_list(
             "pk",
             "serial",
             "operator_id",
@@ -222,7 +222,7 @@ def gather(
     )
     f_cols = fetch_int_columns(
         f"SELECT aircraft_id, {epoch_us('takeoff')}, {epoch_us('landing')}, cycles "
-        f"FROM {Flight._meta.db_table} WHERE {flight_where}",
+        f"FROM {Flight._meta.db_table} WHERE {flight_where} ORDER BY aircraft_id, landing",
         flight_params,
         4,
     )
@@ -251,7 +251,9 @@ def gather(
         f"SELECT c.id, c.task_id, COALESCE(c.aircraft_id, -1), COALESCE(c.part_id, -1), "
         f"{epoch_us('c.done_at')}, c.stated_fh, c.stated_fc FROM {comp_table} c "
         f"WHERE c.done_at <= %s AND NOT EXISTS "
-        f"(SELECT 1 FROM {comp_table} k WHERE k.corrects_id = c.id)",
+        f"(SELECT 1 FROM {comp_table} k WHERE k.corrects_id = c.id) "
+        # the core's item order: aircraft tasks then part tasks, by task, target, time
+        f"ORDER BY c.part_id IS NOT NULL, c.task_id, c.aircraft_id, c.part_id, c.done_at, c.id",
         [as_of],
         7,
     )
