@@ -93,7 +93,7 @@ def test_due_list_queries_do_not_grow_with_the_fleet(two_operators):
     assert count() == small
 
 
-def test_fast_json_writer_equals_the_plain_one_on_the_demo():
+def test_fast_json_writer_equals_the_plain_one_on_the_demo(monkeypatch):
     import datetime as dt
 
     from django.core.management import call_command
@@ -110,6 +110,8 @@ def test_fast_json_writer_equals_the_plain_one_on_the_demo():
         for s in forecasting.aircraft_statuses(g, r)
     ]
     fast = json.loads("".join(write_json(g, r, statuses)))
+    monkeypatch.setattr("kanat.maintenance.jsonout.CHUNK", 7)
+    assert json.loads("".join(write_json(g, r, statuses))) == fast
     plain = forecasting.as_json(forecasting.forecast(as_of=as_of))
     assert fast == plain
     assert len(fast["items"]) > 200

@@ -36,11 +36,13 @@ def _day_strings(days: np.ndarray) -> tuple[int, list[str]]:
     return lo, [f'"{(EPOCH_DAY + dt.timedelta(days=d)).isoformat()}"' for d in range(lo, hi + 1)]
 
 
+CHUNK = 200_000
+
+
 def write_json(g: Gathered, r: due.Result, statuses: list[dict[str, object]]) -> Iterator[str]:
-    """The document in chunks of text."""
-    n = r.task.shape[0]
+    """The document in chunks of text, items in the spec's order; memory stays bounded by
+    one chunk of formatted items."""
     order = _sorted_items(g, r)
-    lines: list[str] = [""] * n
     aircraft_json = [json.dumps(s) for s in g.aircraft_serial]
     part_json = [
         json.dumps({"pn": pn, "serial": serial})
@@ -51,7 +53,6 @@ def write_json(g: Gathered, r: due.Result, statuses: list[dict[str, object]]) ->
     day_lo, day_str = _day_strings(all_days)
     status_json = [json.dumps(s) for s in due.STATUSES]
     driver_json = ["null"] + [json.dumps(u) for u in due.UNITS]
-    # group items by task and by whether they have an aircraft / a part / unit values
     present = ~np.isnan(r.due)  # (4, n)
     shape = (
         r.task.astype(np.int64) * 64
@@ -62,53 +63,64 @@ def write_json(g: Gathered, r: due.Result, statuses: list[dict[str, object]]) ->
         + present[2] * 2
         + present[3]
     )
-    by_shape = np.argsort(shape, kind="stable")
-    bounds = np.flatnonzero(np.diff(shape[by_shape])) + 1
-    for group in np.split(by_shape, bounds):
-        if group.size == 0:
-            continue
-        i0 = int(group[0])
-        units = [k for k in range(4) if present[k, i0]]
-        ac = [aircraft_json[a] for a in r.aircraft[group].tolist()] if r.aircraft[i0] >= 0 else None
-        pt = [part_json[p] for p in r.part[group].tolist()] if r.part[i0] >= 0 else None
-        task = task_json[int(r.task[i0])]
-        due_cols, rem_cols = [], []
-        for k in units:
-            if k < 2:
-                due_cols.append([_num(v) for v in r.due[k, group].tolist()])
-                rem_cols.append([_num(v) for v in r.remaining[k, group].tolist()])
-            else:
-                due_cols.append([day_str[int(v) - day_lo] for v in r.due[k, group].tolist()])
-                rem_cols.append([str(int(v)) for v in r.remaining[k, group].tolist()])
-        dd = [
-            day_str[d - day_lo] if d != due.NO_DAY else "null" for d in r.due_date[group].tolist()
-        ]
-        drv = [driver_json[d + 1] for d in r.driver[group].tolist()]
-        st = [status_json[s] for s in r.status[group].tolist()]
-        names = [due.UNITS[k] for k in units]
-        due_tpl = ", ".join(f'"{u}": %s' for u in names)
-        head = '{"aircraft": %s, "part": %s, "task": ' + task.replace("%", "%%") + ', "due": {'
-        tpl = (
-            head
-            + due_tpl
-            + '}, "remaining": {'
-            + due_tpl
-            + '}, "due_date": %s, "driver": %s, "status": %s}'
-        )
-        cols = [
-            ac or ["null"] * group.size,
-            pt or ["null"] * group.size,
-            *due_cols,
-            *rem_cols,
-            dd,
-            drv,
-            st,
-        ]
-        for i, values in zip(group.tolist(), zip(*cols, strict=True), strict=True):
-            lines[i] = tpl % values
     yield '{"as_of": ' + json.dumps(from_us_dt(g.as_of_us).isoformat().replace("+00:00", "Z"))
     yield ',\n "items": [\n'
-    yield ",\n".join(lines[i] for i in order.tolist())
+    for begin in range(0, order.shape[0], CHUNK):
+        chunk = order[begin : begin + CHUNK]
+        lines: list[str] = [""] * chunk.shape[0]
+        by_shape = np.argsort(shape[chunk], kind="stable")
+        bounds = np.flatnonzero(np.diff(shape[chunk][by_shape])) + 1
+        for local in np.split(by_shape, bounds):
+            if local.size == 0:
+                continue
+            group = chunk[local]
+            i0 = int(group[0])
+            units = [k for k in range(4) if present[k, i0]]
+            size = group.size
+            ac = (
+                [aircraft_json[a] for a in r.aircraft[group].tolist()]
+                if r.aircraft[i0] >= 0
+                else ["null"] * size
+            )
+            pt = (
+                [part_json[p] for p in r.part[group].tolist()]
+                if r.part[i0] >= 0
+                else ["null"] * size
+            )
+            due_cols, rem_cols = [], []
+            for k in units:
+                if k < 2:
+                    due_cols.append([_num(v) for v in r.due[k, group].tolist()])
+                    rem_cols.append([_num(v) for v in r.remaining[k, group].tolist()])
+                else:
+                    due_cols.append([day_str[int(v) - day_lo] for v in r.due[k, group].tolist()])
+                    rem_cols.append([str(int(v)) for v in r.remaining[k, group].tolist()])
+            dd = [
+                day_str[d - day_lo] if d != due.NO_DAY else "null"
+                for d in r.due_date[group].tolist()
+            ]
+            drv = [driver_json[d + 1] for d in r.driver[group].tolist()]
+            st = [status_json[s] for s in r.status[group].tolist()]
+            unit_tpl = ", ".join(f'"{due.UNITS[k]}": %s' for k in units)
+            task = task_json[int(r.task[i0])].replace("%", "%%")
+            tpl = (
+                '{"aircraft": %s, "part": %s, "task": '
+                + task
+                + ', "due": {'
+                + unit_tpl
+                + '}, "remaining": {'
+                + unit_tpl
+                + '}, "due_date": %s, "driver": %s, "status": %s}'
+            )
+            for pos, values in zip(
+                local.tolist(),
+                zip(ac, pt, *due_cols, *rem_cols, dd, drv, st, strict=True),
+                strict=True,
+            ):
+                lines[pos] = tpl % values
+        if begin:
+            yield ",\n"
+        yield ",\n".join(lines)
     yield '\n ],\n "aircraft_status": [\n'
     yield ",\n".join(json.dumps(s) for s in statuses)
     yield "\n ]\n}\n"
