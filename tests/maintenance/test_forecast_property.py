@@ -201,7 +201,7 @@ def run_core(w: ref.World, as_of: dt.datetime, horizon: int) -> dict:
     )
     r = due.forecast(fleet, tasks, comps, as_of=to_us(as_of), horizon=horizon)
     items = []
-    for i in range(r.task.shape[0]):
+    for i in r.kept.tolist():
         dd = {}
         rem = {}
         for k, unit in enumerate(due.UNITS):

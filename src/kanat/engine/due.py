@@ -88,12 +88,14 @@ class Compliances:
 
 @dataclass(frozen=True)
 class Result:
-    """One row per item. ``aircraft`` is the aircraft the item is on at as_of (-1: a
-    part in stores); ``part`` -1 for an aircraft task."""
+    """One column per item. ``kept`` lists the items of the forecast (a done ``once`` task
+    is computed but dropped: it is not in ``kept``). ``aircraft`` is the aircraft the item
+    is on at as_of (-1: a part in stores); ``part`` -1 for an aircraft task."""
 
     as_of: int
     today: int
     horizon: int
+    kept: I64
     task: I64
     aircraft: I64
     part: I64
@@ -440,37 +442,32 @@ def forecast(
     status[over] = OVERDUE
 
     # --- airworthiness ----------------------------------------------------------------------
-    if bool(keep.all()):
-        sel: I64 | slice = slice(None)
-        grounding = np.nonzero((status == OVERDUE) & (aircraft >= 0))[0]
-        ground_item = grounding
-    else:
-        sel = np.nonzero(keep)[0]
-        grounding = sel[(status[sel] == OVERDUE) & (aircraft[sel] >= 0)]
-        ground_item = np.searchsorted(sel, grounding)
+    kept = np.arange(n, dtype=np.int64) if bool(keep.all()) else np.nonzero(keep)[0]
+    grounding = np.nonzero(keep & (status == OVERDUE) & (aircraft >= 0))[0]
     grounded = np.zeros(n_air, dtype=bool)
     grounded[aircraft[grounding]] = True
     return Result(
         as_of=as_of,
         today=today,
         horizon=horizon,
-        task=task[sel],
-        aircraft=aircraft[sel],
-        part=part[sel],
-        due=due[:, sel],
-        remaining=remaining[:, sel],
-        projected=projected[:, sel],
-        due_date=due_date[sel],
-        driver=driver[sel],
-        status=status[sel].astype(np.int64),
-        basis=basis[:, sel],
-        last_compliance=last_c[sel],
-        current=cur[:, sel],
-        rate=rate[:, sel],
-        rate_planned=planned[:, sel],
+        kept=kept,
+        task=task,
+        aircraft=aircraft,
+        part=part,
+        due=due,
+        remaining=remaining,
+        projected=projected,
+        due_date=due_date,
+        driver=driver,
+        status=status,
+        basis=basis,
+        last_compliance=last_c,
+        current=cur,
+        rate=rate,
+        rate_planned=planned,
         grounded=grounded,
         ground_aircraft=aircraft[grounding],
-        ground_item=ground_item,
+        ground_item=grounding,
     )
 
 

@@ -476,19 +476,22 @@ def aircraft_statuses(g: Gathered, r: due.Result) -> list[AircraftStatus]:
 def _sorted_items(g: Gathered, r: due.Result) -> np.ndarray:
     """bundle.md order: due_date (nulls last), aircraft (nulls last), task code, then part
     number and serial (nulls first)."""
-    n = r.task.shape[0]
-    if n == 0:
+    kept = r.kept
+    if kept.shape[0] == 0:
         return np.zeros(0, dtype=np.int64)
     big = np.iinfo(np.int64).max
-    date_key = np.where(r.due_date == due.NO_DAY, big, r.due_date)
+    dd = r.due_date[kept]
+    date_key = np.where(dd == due.NO_DAY, big, dd)
     ac_rank = _rank(g.aircraft_serial)
-    air_key = np.where(r.aircraft >= 0, ac_rank[np.maximum(r.aircraft, 0)], big)
+    air = r.aircraft[kept]
+    air_key = np.where(air >= 0, ac_rank[np.maximum(air, 0)], big)
     task_rank = _rank([rev.task.code for rev in g.revisions])
-    task_key = task_rank[r.task]
+    task_key = task_rank[r.task[kept]]
     labels = [f"{pn}\x00{serial}" for pn, serial in zip(g.part_pn, g.part_serial, strict=True)]
     part_rank = _rank(labels)
-    part_key = np.where(r.part >= 0, part_rank[np.maximum(r.part, 0)] if len(labels) else 0, -1)
-    return np.lexsort((part_key, task_key, air_key, date_key))
+    part = r.part[kept]
+    part_key = np.where(part >= 0, part_rank[np.maximum(part, 0)] if len(labels) else 0, -1)
+    return kept[np.lexsort((part_key, task_key, air_key, date_key))]
 
 
 def _rank(values: list[str]) -> np.ndarray:
