@@ -23,8 +23,7 @@ install: $(STAMP)
 run: $(STAMP)
 	mkdir -p var
 	$(BIN)/kanat migrate --noinput -v 0
-	@$(BIN)/kanat shell -c "from kanat.core.models import Operator, Hub; import sys; sys.exit(0 if Hub.objects.exists() or Operator.objects.exists() else 1)" 2>/dev/null \
-		|| $(BIN)/kanat demo
+	$(BIN)/kanat demo --if-empty
 	@echo "Kanat at http://127.0.0.1:$(PORT)/ (demo users: hub, operator-kz, operator-b; password: demo)"
 	$(BIN)/kanat runserver 127.0.0.1:$(PORT)
 

@@ -48,3 +48,10 @@ def test_demo_refuses_a_database_with_real_data():
     with pytest.raises(CommandError, match="non-demo data"):
         call_command("demo")
     assert not User.objects.filter(username="hub").exists()
+
+
+def test_demo_if_empty_leaves_a_real_database_alone(capsys):
+    f.operator(code="REAL")
+    call_command("demo", "--if-empty")
+    assert "not loaded" in capsys.readouterr().out
+    assert not User.objects.filter(username="hub").exists()

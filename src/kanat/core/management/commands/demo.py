@@ -25,6 +25,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--seed", type=int, default=2022, help="random seed (default 2022)")
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="load only into an empty database; otherwise do nothing (used by make run)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         hub = Hub.objects.filter(pk=1).first()
@@ -32,6 +37,9 @@ class Command(BaseCommand):
             self.stdout.write("The demo is already loaded: nothing changed.")
             return
         if hub is not None or Operator.objects.exists():
+            if options["if_empty"]:
+                self.stdout.write("The database holds data: the demo is not loaded.")
+                return
             raise CommandError(
                 "This database holds non-demo data; `kanat demo` loads only into an empty "
                 "database (demo users must never exist beside real ones)."
