@@ -24,11 +24,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
-import os
 import resource
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -83,8 +80,11 @@ class Fleet:
         inst_part = [np.arange(n_parts, dtype=np.int64)]
         inst_air = [self.p_air]
         fit = AS_OF_US - 200 * US_PER_DAY
-        inst_from = [np.where(np.isin(np.arange(n_parts), moved), fit,
-                              self.delivered[self.p_air] * US_PER_DAY)]
+        inst_from = [
+            np.where(
+                np.isin(np.arange(n_parts), moved), fit, self.delivered[self.p_air] * US_PER_DAY
+            )
+        ]
         inst_to = [np.full(n_parts, OPEN_END, dtype=np.int64)]
         inst_part.append(moved)
         inst_air.append((self.p_air[moved] + 1) % n_air)
@@ -136,7 +136,12 @@ class Fleet:
         ct, ca, cp = (np.concatenate((x, x[twice])) for x in (ct, ca, cp))
         cd = AS_OF_US - rng.integers(1, 300 * 24, ct.size) * US_PER_HOUR + 30 * 60_000_000
         order = np.lexsort((cd, cp, ca, ct, cp >= 0))
-        self.c_task, self.c_air, self.c_part, self.c_done = ct[order], ca[order], cp[order], cd[order]
+        self.c_task, self.c_air, self.c_part, self.c_done = (
+            ct[order],
+            ca[order],
+            cp[order],
+            cd[order],
+        )
         stated = rng.random(ct.size) < 0.05
         self.c_stated_fh = np.where(stated, np.round(rng.uniform(0, 500, ct.size), 1), np.nan)
 
@@ -148,15 +153,30 @@ class Fleet:
         rate = np.full((self.n_air, 2), np.nan)
         rate[self.planned, 0] = 8.0
         fleet = due.Fleet(
-            self.opening_fh, self.opening_fc, self.delivered, self.variant, rate,
-            self.p_opening_fh, self.p_opening_fc, self.p_manufactured, self.p_pn,
+            self.opening_fh,
+            self.opening_fc,
+            self.delivered,
+            self.variant,
+            rate,
+            self.p_opening_fh,
+            self.p_opening_fc,
+            self.p_manufactured,
+            self.p_pn,
             Installations(self.i_part, self.i_air, self.i_from, self.i_to),
             Flights(self.f_air, self.f_takeoff, self.f_landing, self.f_cycles),
         )
         vt = np.repeat(np.arange(AIRCRAFT_TASKS), N_VARIANTS)
         vid = np.tile(np.arange(N_VARIANTS), AIRCRAFT_TASKS)
-        tasks = due.Tasks(self.t_kind, self.t_sched, self.t_threshold, self.t_interval,
-                          self.t_tolerance, self.t_pn, vt.astype(np.int64), vid.astype(np.int64))
+        tasks = due.Tasks(
+            self.t_kind,
+            self.t_sched,
+            self.t_threshold,
+            self.t_interval,
+            self.t_tolerance,
+            self.t_pn,
+            vt.astype(np.int64),
+            vid.astype(np.int64),
+        )
         stated = np.stack((self.c_stated_fh, np.full(self.c_done.size, np.nan)), axis=1)
         comps = due.Compliances(self.c_task, self.c_air, self.c_part, self.c_done, stated)
         return fleet, tasks, comps
@@ -180,13 +200,17 @@ def main() -> None:
     args = parser.parse_args()
     t = time.perf_counter()
     fleet = Fleet(args.aircraft)
-    print(f"synthetic fleet: {args.aircraft} aircraft, {fleet.items:,} items, "
-          f"{fleet.f_air.size:,} flights, {fleet.c_task.size:,} compliances "
-          f"(built in {time.perf_counter() - t:.1f} s)")
+    print(
+        f"synthetic fleet: {args.aircraft} aircraft, {fleet.items:,} items, "
+        f"{fleet.f_air.size:,} flights, {fleet.c_task.size:,} compliances "
+        f"(built in {time.perf_counter() - t:.1f} s)"
+    )
     core_s, core_items = time_core(fleet)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"(a) core: {core_s:.2f} s for {core_items:,} items "
-          f"({core_items / core_s / 1e6:.2f} M items/s), peak RSS of this process {rss:,.0f} MB")
+    print(
+        f"(a) core: {core_s:.2f} s for {core_items:,} items "
+        f"({core_items / core_s / 1e6:.2f} M items/s), peak RSS of this process {rss:,.0f} MB"
+    )
     from bench import forecast_db
 
     rows = forecast_db.run_all(fleet, args, AS_OF)
@@ -195,8 +219,10 @@ def main() -> None:
     ref_per_item = rows.get("reference_per_item")
     if ref_per_item:
         core_per_item = core_s / core_items
-        print(f"per item: reference {ref_per_item * 1e6:,.0f} µs, core {core_per_item * 1e6:.3f} µs "
-              f"-> core is {ref_per_item / core_per_item:,.0f}x faster per item")
+        print(
+            f"per item: reference {ref_per_item * 1e6:,.0f} µs, core {core_per_item * 1e6:.3f} µs "
+            f"-> core is {ref_per_item / core_per_item:,.0f}x faster per item"
+        )
 
 
 if __name__ == "__main__":

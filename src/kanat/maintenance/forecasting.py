@@ -14,7 +14,13 @@ from kanat.engine import counters as core_counters
 from kanat.engine import due
 from kanat.engine.timebase import OPEN_END, to_us
 from kanat.fleet.models import Aircraft, Flight, Installation, Part
-from kanat.maintenance.loading import epoch_us, fetch_int_columns, fetch_mixed_columns, id_filter
+from kanat.maintenance.loading import (
+    epoch_us,
+    fetch_int_columns,
+    fetch_ints,
+    fetch_mixed_columns,
+    id_filter,
+)
 from kanat.maintenance.models import Compliance, TaskRevision
 
 STATUS_LABELS = {
@@ -191,11 +197,15 @@ def gather(
         "part_id", part_ids if report_ids is not None or not parts_in_stores else None
     )
     inst_table = Installation._meta.db_table
-    inst_cols = fetch_int_columns(
-        f"SELECT part_id, aircraft_id, {epoch_us('installed_at')}, "
-        f"COALESCE({epoch_us('removed_at')}, {OPEN_END}) FROM {inst_table} WHERE {inst_where}",
+    inst_cols = fetch_ints(
+        [
+            "part_id",
+            "aircraft_id",
+            epoch_us("installed_at"),
+            f"COALESCE({epoch_us('removed_at')}, {OPEN_END})",
+        ],
+        f"FROM {inst_table} WHERE {inst_where}",
         inst_params,
-        4,
     )
     keep = np.isin(inst_cols[0], np.array(part_ids, dtype=np.int64))
     inst_cols = [c[keep] for c in inst_cols]
@@ -220,11 +230,10 @@ def gather(
     flight_where, flight_params = id_filter(
         "aircraft_id", ac_ids if report_ids is not None else None
     )
-    f_cols = fetch_int_columns(
-        f"SELECT aircraft_id, {epoch_us('takeoff')}, {epoch_us('landing')}, cycles "
+    f_cols = fetch_ints(
+        ["aircraft_id", epoch_us("takeoff"), epoch_us("landing"), "cycles"],
         f"FROM {Flight._meta.db_table} WHERE {flight_where} ORDER BY aircraft_id, landing",
         flight_params,
-        4,
     )
     remap_ac = np.full(max(ac_ids, default=0) + 1, -1, dtype=np.int64)
     if ac_ids:
@@ -247,16 +256,50 @@ def gather(
     revisions = revisions_in_force(as_of)
     rev_index = {r.task_id: i for i, r in enumerate(revisions)}
     comp_table = Compliance._meta.db_table
-    c_cols = fetch_mixed_columns(
-        f"SELECT c.id, c.task_id, COALESCE(c.aircraft_id, -1), COALESCE(c.part_id, -1), "
-        f"{epoch_us('c.done_at')}, c.stated_fh, c.stated_fc FROM {comp_table} c "
-        f"WHERE c.done_at <= %s AND NOT EXISTS "
-        f"(SELECT 1 FROM {comp_table} k WHERE k.corrects_id = c.id) "
-        # the core's item order: aircraft tasks then part tasks, by task, target, time
-        f"ORDER BY c.part_id IS NOT NULL, c.task_id, c.aircraft_id, c.part_id, c.done_at, c.id",
+    corrected = fetch_int_columns(
+        f"SELECT corrects_id FROM {comp_table} WHERE corrects_id IS NOT NULL", [], 1
+    )[0]
+    # two index-ordered scans (task, aircraft|part, done_at): the core's item order
+    blocks = []
+    for target in ("aircraft_id", "part_id"):
+        blocks.append(
+            fetch_ints(
+                ["id", "task_id", target, epoch_us("done_at")],
+                f"FROM {comp_table} WHERE {target} IS NOT NULL AND done_at <= %s "
+                f"ORDER BY task_id, {target}, done_at, id",
+                [as_of],
+            )
+        )
+    n_ac = blocks[0][0].shape[0]
+    joined = [np.concatenate((a, b)) for a, b in zip(blocks[0], blocks[1], strict=True)]
+    on_aircraft = np.arange(joined[0].shape[0]) < n_ac
+    # stated counters: few records (migrations) carry them
+    stated = fetch_mixed_columns(
+        f"SELECT id, stated_fh, stated_fc FROM {comp_table} "
+        f"WHERE (stated_fh IS NOT NULL OR stated_fc IS NOT NULL) AND done_at <= %s ORDER BY id",
         [as_of],
-        7,
+        3,
     )
+    stated_fh = np.full(joined[0].shape[0], np.nan)
+    stated_fc = np.full(joined[0].shape[0], np.nan)
+    if stated[0].size:
+        ids = stated[0].astype(np.int64)
+        at = np.searchsorted(ids, joined[0])
+        hit = (at < ids.size) & (ids[np.minimum(at, ids.size - 1)] == joined[0])
+        stated_fh[hit] = stated[1][at[hit]]
+        stated_fc[hit] = stated[2][at[hit]]
+    c_cols = [
+        joined[0],
+        joined[1],
+        np.where(on_aircraft, joined[2], -1),
+        np.where(on_aircraft, -1, joined[2]),
+        joined[3],
+        stated_fh,
+        stated_fc,
+    ]
+    if corrected.size:
+        live = ~np.isin(c_cols[0].astype(np.int64), corrected)
+        c_cols = [c[live] for c in c_cols]
     c_pk = c_cols[0].astype(np.int64)
     c_task_id = c_cols[1].astype(np.int64)
     c_ac = c_cols[2].astype(np.int64)
@@ -452,14 +495,16 @@ def present(g: Gathered, r: due.Result, *, horizon: int, explain: bool) -> Forec
 def aircraft_statuses(g: Gathered, r: due.Result) -> list[AircraftStatus]:
     """Every reported aircraft, sorted by serial: grounded with its reasons (task code, and
     for a part's task ``PN/SERIAL``), or serviceable."""
-    revs = g.revisions
+    codes = [rev.task.code for rev in g.revisions]
     reasons: dict[int, list[str]] = {}
-    for a, i in zip(r.ground_aircraft.tolist(), r.ground_item.tolist(), strict=True):
-        code = revs[int(r.task[i])].task.code
-        p = int(r.part[i])
-        reasons.setdefault(a, []).append(
-            f"{code} {g.part_pn[p]}/{g.part_serial[p]}" if p >= 0 else code
-        )
+    if r.ground_item.size:
+        # one reason per distinct (aircraft, task, part)
+        key = np.stack((r.ground_aircraft, r.task[r.ground_item], r.part[r.ground_item]))
+        uniq = np.unique(key, axis=1)
+        for a, t, p in zip(*(row.tolist() for row in uniq), strict=True):
+            reasons.setdefault(a, []).append(
+                f"{codes[t]} {g.part_pn[p]}/{g.part_serial[p]}" if p >= 0 else codes[t]
+            )
     statuses = [
         AircraftStatus(
             aircraft=g.aircraft_serial[a],

@@ -27,6 +27,15 @@ def _num(value: float) -> str:
     return repr(value)
 
 
+def _nums(values: np.ndarray) -> list[str]:
+    """``_num`` over an array, with the loops in C (map over ints and floats)."""
+    whole = (values == np.floor(values)) & (np.abs(values) < 1e15)
+    out = np.empty(values.shape[0], dtype=object)
+    out[whole] = list(map(str, values[whole].astype(np.int64).tolist()))
+    out[~whole] = list(map(repr, values[~whole].tolist()))
+    return out.tolist()
+
+
 def _day_strings(days: np.ndarray) -> tuple[int, list[str]]:
     """'"YYYY-MM-DD"' for every day in the range of ``days`` (a lookup table)."""
     valid = days[days != due.NO_DAY]
@@ -90,11 +99,11 @@ def write_json(g: Gathered, r: due.Result, statuses: list[dict[str, object]]) ->
             due_cols, rem_cols = [], []
             for k in units:
                 if k < 2:
-                    due_cols.append([_num(v) for v in r.due[k, group].tolist()])
-                    rem_cols.append([_num(v) for v in r.remaining[k, group].tolist()])
+                    due_cols.append(_nums(r.due[k, group]))
+                    rem_cols.append(_nums(r.remaining[k, group]))
                 else:
                     due_cols.append([day_str[int(v) - day_lo] for v in r.due[k, group].tolist()])
-                    rem_cols.append([str(int(v)) for v in r.remaining[k, group].tolist()])
+                    rem_cols.append(list(map(str, r.remaining[k, group].astype(np.int64).tolist())))
             dd = [
                 day_str[d - day_lo] if d != due.NO_DAY else "null"
                 for d in r.due_date[group].tolist()

@@ -7,6 +7,7 @@ datetime objects.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,13 +22,15 @@ def epoch_us(column: str) -> str:
     if connection.vendor == "postgresql":
         return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint"
     if connection.vendor == "sqlite":
-        # (%% is escaped: queries always run with parameters.) Django stores
-        # "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC: whole seconds from
-        # strftime, microseconds from the fraction (absent when zero).
-        return (
-            f"(CAST(strftime('%%s', {column}) AS INTEGER) * 1000000"
-            f" + CAST(substr({column} || '.000000', 21, 6) AS INTEGER))"
+        # Django stores "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC: whole seconds from
+        # unixepoch() (SQLite 3.38+, three times faster than strftime; '%%' is escaped as
+        # queries always run with parameters), microseconds from the fraction.
+        seconds = (
+            f"unixepoch({column})"
+            if sqlite3.sqlite_version_info >= (3, 38)
+            else f"CAST(strftime('%%s', {column}) AS INTEGER)"
         )
+        return f"({seconds} * 1000000 + CAST(substr({column} || '.000000', 21, 6) AS INTEGER))"
     raise NotImplementedError(f"no epoch conversion for {connection.vendor}")
 
 
@@ -71,3 +74,35 @@ def fetch_mixed_columns(
         return [np.zeros(0, dtype=np.float64) for _ in range(ncols)]
     arr = np.array(rows, dtype=np.float64)
     return [np.ascontiguousarray(arr[:, k]) for k in range(ncols)]
+
+
+def fetch_ints(columns: Sequence[str], rest: str, params: Sequence[object]) -> list[I64]:
+    """``SELECT columns <rest>`` where every column is a non-null integer, as int64 columns.
+
+    Millions of rows never become Python tuples: the database writes the rows as one text
+    (SQLite: group_concat; PostgreSQL: COPY ... TO STDOUT) that numpy parses in C. Rows come
+    in the query's order (the core re-sorts if a backend does not keep it).
+    """
+    ncols = len(columns)
+    if connection.vendor == "sqlite":
+        row = " || ' ' || ".join(f"({c})" for c in columns)
+        sql = f"SELECT group_concat(v, ' ') FROM (SELECT {row} AS v {rest})"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            text = cursor.fetchone()[0]
+    elif connection.vendor == "postgresql":
+        select = f"SELECT {', '.join(columns)} {rest}"
+        with connection.cursor() as cursor:
+            parts = []
+            # COPY needs the driver's own cursor; psycopg binds the parameters
+            with cursor.cursor.copy(f"COPY ({select}) TO STDOUT", params or None) as copy:
+                for block in copy:
+                    parts.append(bytes(block))
+            text = b"".join(parts).decode()
+    else:
+        return fetch_int_columns(f"SELECT {', '.join(columns)} {rest}", params, ncols)
+    if not text or not text.strip():
+        return [np.zeros(0, dtype=np.int64) for _ in range(ncols)]
+    flat = np.fromstring(text, dtype=np.int64, sep=" ")
+    table = flat.reshape(-1, ncols)
+    return [np.ascontiguousarray(table[:, k]) for k in range(ncols)]
