@@ -498,13 +498,25 @@ def aircraft_statuses(g: Gathered, r: due.Result) -> list[AircraftStatus]:
     codes = [rev.task.code for rev in g.revisions]
     reasons: dict[int, list[str]] = {}
     if r.ground_item.size:
-        # one reason per distinct (aircraft, task, part)
-        key = np.stack((r.ground_aircraft, r.task[r.ground_item], r.part[r.ground_item]))
-        uniq = np.unique(key, axis=1)
-        for a, t, p in zip(*(row.tolist() for row in uniq), strict=True):
-            reasons.setdefault(a, []).append(
-                f"{codes[t]} {g.part_pn[p]}/{g.part_serial[p]}" if p >= 0 else codes[t]
-            )
+        # one reason per distinct (aircraft, task, part), via one int64 key
+        n_tasks, n_parts = max(len(codes), 1), len(g.part_pn) + 1
+        key = (r.ground_aircraft * n_tasks + r.task[r.ground_item]) * n_parts + (
+            r.part[r.ground_item] + 1
+        )
+        key = np.unique(key)
+        part = key % n_parts - 1
+        task = (key // n_parts) % n_tasks
+        aircraft = key // n_parts // n_tasks
+        labels = [f"{pn}/{serial}" for pn, serial in zip(g.part_pn, g.part_serial, strict=True)]
+        text = [
+            f"{codes[t]} {labels[p]}" if p >= 0 else codes[t]
+            for t, p in zip(task.tolist(), part.tolist(), strict=True)
+        ]
+        bounds = np.flatnonzero(np.diff(aircraft)) + 1
+        starts = np.concatenate(([0], bounds)).tolist()
+        ends = np.concatenate((bounds, [key.shape[0]])).tolist()
+        for a, lo, hi in zip(aircraft[starts].tolist(), starts, ends, strict=True):
+            reasons[a] = text[lo:hi]
     statuses = [
         AircraftStatus(
             aircraft=g.aircraft_serial[a],

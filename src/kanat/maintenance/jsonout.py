@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+from itertools import repeat
 
 import numpy as np
 
@@ -76,7 +77,7 @@ def write_json(g: Gathered, r: due.Result, statuses: list[dict[str, object]]) ->
     yield ',\n "items": [\n'
     for begin in range(0, order.shape[0], CHUNK):
         chunk = order[begin : begin + CHUNK]
-        lines: list[str] = [""] * chunk.shape[0]
+        lines = np.empty(chunk.shape[0], dtype=object)
         by_shape = np.argsort(shape[chunk], kind="stable")
         bounds = np.flatnonzero(np.diff(shape[chunk][by_shape])) + 1
         for local in np.split(by_shape, bounds):
@@ -110,26 +111,29 @@ def write_json(g: Gathered, r: due.Result, statuses: list[dict[str, object]]) ->
             ]
             drv = [driver_json[d + 1] for d in r.driver[group].tolist()]
             st = [status_json[s] for s in r.status[group].tolist()]
-            unit_tpl = ", ".join(f'"{due.UNITS[k]}": %s' for k in units)
-            task = task_json[int(r.task[i0])].replace("%", "%%")
-            tpl = (
-                '{"aircraft": %s, "part": %s, "task": '
-                + task
-                + ', "due": {'
-                + unit_tpl
-                + '}, "remaining": {'
-                + unit_tpl
-                + '}, "due_date": %s, "driver": %s, "status": %s}'
-            )
-            for pos, values in zip(
-                local.tolist(),
-                zip(ac, pt, *due_cols, *rem_cols, dd, drv, st, strict=True),
-                strict=True,
-            ):
-                lines[pos] = tpl % values
+            task = task_json[int(r.task[i0])]
+            # the line's constant pieces around its columns, joined in C (map/zip/join)
+            pieces = ['{"aircraft": ', ', "part": ', ', "task": ' + task + ', "due": {']
+            for n, k in enumerate(units):
+                pieces[-1] += ("" if n == 0 else ", ") + f'"{due.UNITS[k]}": '
+                pieces.append("")
+            pieces[-1] += '}, "remaining": {'
+            for n, k in enumerate(units):
+                pieces[-1] += ("" if n == 0 else ", ") + f'"{due.UNITS[k]}": '
+                pieces.append("")
+            pieces[-1] += '}, "due_date": '
+            pieces.append(', "driver": ')
+            pieces.append(', "status": ')
+            pieces.append("}")
+            columns = [ac, pt, *due_cols, *rem_cols, dd, drv, st]
+            woven: list[object] = []
+            for piece, column in zip(pieces, columns, strict=False):
+                woven += [repeat(piece), column]
+            woven.append(repeat(pieces[-1]))
+            lines[local] = list(map("".join, zip(*woven, strict=False)))  # repeat() is endless
         if begin:
             yield ",\n"
-        yield ",\n".join(lines)
+        yield ",\n".join(lines.tolist())
     yield '\n ],\n "aircraft_status": [\n'
     yield ",\n".join(json.dumps(s) for s in statuses)
     yield "\n ]\n}\n"
