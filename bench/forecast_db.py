@@ -240,24 +240,26 @@ def _parse(url: str) -> dict[str, Any]:
 
 
 def run_forecast(url: str, as_of: dt.datetime, fmt: str = "json") -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of `kanat forecast` as a separate process."""
+    """Wall seconds and peak RSS (MB) of `kanat forecast` as a process of its own."""
     env = dict(os.environ, DATABASE_URL=url)
-    t = time.perf_counter()
-    with open(os.devnull, "w") as sink:
-        subprocess.run(
-            [
-                str(KANAT),
-                "forecast",
-                "--as-of",
-                as_of.isoformat().replace("+00:00", "Z"),
-                "--format",
-                fmt,
-            ],
-            check=True,
-            env=env,
-            stdout=sink,
-        )
-    wall = time.perf_counter() - t
+    command = [
+        str(KANAT),
+        "forecast",
+        "--as-of",
+        as_of.isoformat().replace("+00:00", "Z"),
+        "--format",
+        fmt,
+    ]
+    gnu_time = Path("/usr/bin/time")
+    with tempfile.NamedTemporaryFile("r") as report, open(os.devnull, "w") as sink:
+        if gnu_time.exists():
+            command = [str(gnu_time), "-o", report.name, "-f", "%M", *command]
+        t = time.perf_counter()
+        subprocess.run(command, check=True, env=env, stdout=sink)
+        wall = time.perf_counter() - t
+        text = report.read().strip()
+    if text:
+        return wall, int(text.splitlines()[-1]) / 1024
     return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
@@ -302,7 +304,7 @@ def run_all(fleet: Any, args: Any, as_of: dt.datetime) -> dict[str, Any]:
             wall, rss = run_forecast(url, as_of, fmt)
             lines.append(
                 f"(b) kanat forecast --format {fmt}, {name}: {wall:.1f} s end to end, "
-                f"peak RSS of the largest child so far {rss:,.0f} MB"
+                f"peak RSS {rss:,.0f} MB"
             )
     figures = _in_process("reference", sqlite_url, args).split()
     per_item, agree, total = float(figures[0]), int(figures[1]), int(figures[2])

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from kanat.fleet.models import Aircraft
 from kanat.maintenance import forecasting
 from kanat.maintenance.jsonout import write_json
+from kanat.maintenance.tableout import write_table
 
 
 class Command(BaseCommand):
@@ -56,49 +57,21 @@ class Command(BaseCommand):
             aircraft = Aircraft.objects.filter(serial=options["aircraft"])
             if not aircraft.exists():
                 raise CommandError(f"unknown aircraft {options['aircraft']!r}")
+        g = forecasting.gather(as_of=as_of, aircraft=aircraft, parts_in_stores=aircraft is None)
+        r = forecasting.run_core(g, horizon=options["horizon"])
+        statuses = forecasting.aircraft_statuses(g, r)
         if options["format"] == "json":
-            g = forecasting.gather(as_of=as_of, aircraft=aircraft, parts_in_stores=aircraft is None)
-            r = forecasting.run_core(g, horizon=options["horizon"])
-            statuses = [
-                {"aircraft": s.aircraft, "status": s.status, "reasons": s.reasons}
-                for s in forecasting.aircraft_statuses(g, r)
-            ]
-            for chunk in write_json(g, r, statuses):
-                self.stdout.write(chunk, ending="")
-            return
-        result = forecasting.forecast(
-            as_of=as_of,
-            horizon=options["horizon"],
-            aircraft=aircraft,
-            stores=aircraft is None,
-        )
-        self.stdout.write(table(result))
-
-
-def table(result: forecasting.Forecast) -> str:
-    head = ["STATUS", "DUE DATE", "BY", "AIRCRAFT", "PART", "TASK", "DUE", "REMAINING"]
-    rows = [head]
-    for r in result.rows:
-        rows.append(
-            [
-                r.status_label,
-                r.due_date.isoformat() if r.due_date else "-",
-                r.driver or "-",
-                r.aircraft_serial or "(stores)",
-                r.part_label or "-",
-                r.task_code,
-                " ".join(f"{u} {v}" for u, v in r.due_display),
-                " ".join(f"{u} {v}" for u, v in r.remaining_display),
-            ]
-        )
-    widths = [max(len(row[k]) for row in rows) for k in range(len(head))]
-    lines = [f"Forecast as of {result.as_of:%Y-%m-%d %H:%M}Z, horizon {result.horizon} days", ""]
-    lines += [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
-    ]
-    lines.append("")
-    for s in result.aircraft_status:
-        lines.append(
-            f"{s.aircraft}: {s.status}" + (f" ({', '.join(s.reasons)})" if s.reasons else "")
-        )
-    return "\n".join(lines)
+            chunks = write_json(
+                g,
+                r,
+                [
+                    {"aircraft": s.aircraft, "status": s.status, "reasons": s.reasons}
+                    for s in statuses
+                ],
+            )
+        else:
+            chunks = write_table(
+                g, r, [(s.aircraft, s.status, s.reasons) for s in statuses], options["horizon"]
+            )
+        for chunk in chunks:
+            self.stdout.write(chunk, ending="")
