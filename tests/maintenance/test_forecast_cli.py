@@ -53,3 +53,23 @@ def test_json_aircraft_filter(fleet):
     )
     assert [s["aircraft"] for s in body["aircraft_status"]] == ["A1"]
     assert body["items"][0]["status"] == "overdue"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reads_on_connections_of_their_own_outside_a_transaction():
+    """Outside a transaction the compliance reads run in threads (own connections)."""
+    doc = bundle(
+        tasks=[task(interval={"FH": 100}, schedule_from="last_due", tolerance={"FH": 10})],
+        flights=[flight(f"2025-01-{d:02d}") for d in range(2, 14)],
+        compliance=[
+            {
+                "task": "T1",
+                "aircraft": "A1",
+                "done_at": "2025-01-12T12:00:00Z",
+                "counters": {"FH": 104.0},
+            }
+        ],
+    )
+    import_bundle(json.dumps(doc).encode())
+    body = json.loads(run("--as-of", "2025-01-20T00:00:00Z", "--format", "json"))
+    assert body["items"][0]["due"] == {"FH": 200}  # 104 within 100 +- 10: schedule kept

@@ -4,10 +4,12 @@ this module only gathers its inputs and presents what it returns."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.db import connection, connections
 from django.db.models import Q, QuerySet
 
 from kanat.engine import counters as core_counters
@@ -149,6 +151,36 @@ def revisions_in_force(as_of: dt.datetime) -> list[TaskRevision]:
     return sorted(latest.values(), key=lambda r: r.task_id)  # index order = task id order
 
 
+def _start(fn: Any, *args: Any) -> Any:
+    """Start ``fn(*args)`` in a thread with its own database connection and return a
+    function that waits for its value. Inside a transaction (tests) another connection
+    would not see its rows, so it runs at once instead. The database does the work
+    outside the GIL (SQLite's step, PostgreSQL's server), so reads overlap."""
+    if connection.in_atomic_block:
+        value = fn(*args)
+        return lambda: value
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["value"] = fn(*args)
+        except BaseException as exc:  # handed to the waiting thread
+            box["error"] = exc
+        finally:
+            connections.close_all()  # this thread's connections
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+
+    def wait() -> Any:
+        thread.join()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    return wait
+
+
 def gather(
     *, as_of: dt.datetime, aircraft: QuerySet[Aircraft] | None, parts_in_stores: bool
 ) -> Gathered:
@@ -160,6 +192,26 @@ def gather(
     to count its flights there, but are not reported.
     """
     as_of_us = to_us(as_of)
+    comp_table = Compliance._meta.db_table
+    # the big reads of compliance history start first, on connections of their own
+    comp_waits = [
+        _start(
+            fetch_ints,
+            ["id", "task_id", target, epoch_us("done_at")],
+            f"FROM {comp_table} WHERE {target} IS NOT NULL AND done_at <= %s "
+            f"ORDER BY task_id, {target}, done_at, id",
+            [as_of],
+        )
+        for target in ("aircraft_id", "part_id")  # index order (task, target, done_at)
+    ]
+    # stated counters: few records (migrations) carry them
+    stated_wait = _start(
+        fetch_mixed_columns,
+        f"SELECT id, stated_fh, stated_fc FROM {comp_table} "
+        f"WHERE (stated_fh IS NOT NULL OR stated_fc IS NOT NULL) AND done_at <= %s ORDER BY id",
+        [as_of],
+        3,
+    )
     report_ids: set[int] | None = (
         None if aircraft is None else set(aircraft.values_list("pk", flat=True))
     )
@@ -255,31 +307,14 @@ def gather(
     )
     revisions = revisions_in_force(as_of)
     rev_index = {r.task_id: i for i, r in enumerate(revisions)}
-    comp_table = Compliance._meta.db_table
     corrected = fetch_int_columns(
         f"SELECT corrects_id FROM {comp_table} WHERE corrects_id IS NOT NULL", [], 1
     )[0]
-    # two index-ordered scans (task, aircraft|part, done_at): the core's item order
-    blocks = []
-    for target in ("aircraft_id", "part_id"):
-        blocks.append(
-            fetch_ints(
-                ["id", "task_id", target, epoch_us("done_at")],
-                f"FROM {comp_table} WHERE {target} IS NOT NULL AND done_at <= %s "
-                f"ORDER BY task_id, {target}, done_at, id",
-                [as_of],
-            )
-        )
+    blocks = [wait() for wait in comp_waits]
+    stated = stated_wait()
     n_ac = blocks[0][0].shape[0]
     joined = [np.concatenate((a, b)) for a, b in zip(blocks[0], blocks[1], strict=True)]
     on_aircraft = np.arange(joined[0].shape[0]) < n_ac
-    # stated counters: few records (migrations) carry them
-    stated = fetch_mixed_columns(
-        f"SELECT id, stated_fh, stated_fc FROM {comp_table} "
-        f"WHERE (stated_fh IS NOT NULL OR stated_fc IS NOT NULL) AND done_at <= %s ORDER BY id",
-        [as_of],
-        3,
-    )
     stated_fh = np.full(joined[0].shape[0], np.nan)
     stated_fc = np.full(joined[0].shape[0], np.nan)
     if stated[0].size:
