@@ -37,12 +37,15 @@ def test_forecast_endpoint_is_the_cli_json_restricted_to_the_caller(two_operator
     from kanat.core.models import Operator
 
     other = client_for(f.user(operator=Operator.objects.get(code="OTHER")))
-    body = other.get("/api/forecast/?as_of=2025-01-20T00:00:00Z").json()
+    response = other.get("/api/forecast/?as_of=2025-01-20T00:00:00Z")
+    body = json.loads(b"".join(response.streaming_content))
     assert body["as_of"] == "2025-01-20T00:00:00Z"
     assert {i["aircraft"] for i in body["items"]} == {"B1"}
     assert body["aircraft_status"] == [{"aircraft": "B1", "status": "serviceable", "reasons": []}]
     hub = client_for(f.user(role="planner"))
-    full = hub.get("/api/forecast/?as_of=2025-01-20T00:00:00Z").json()
+    full = json.loads(
+        b"".join(hub.get("/api/forecast/?as_of=2025-01-20T00:00:00Z").streaming_content)
+    )
     assert [s["aircraft"] for s in full["aircraft_status"]] == ["A1", "B1"]
     assert full["aircraft_status"][0] == {"aircraft": "A1", "status": "grounded", "reasons": ["T1"]}
 

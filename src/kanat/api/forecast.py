@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -17,6 +18,7 @@ from rest_framework.views import APIView
 from kanat.core.tenancy import get_restricted_or_404
 from kanat.fleet.models import Aircraft
 from kanat.maintenance import forecasting
+from kanat.maintenance.jsonout import write_json
 
 PARAMS = [
     OpenApiParameter("as_of", OpenApiTypes.DATETIME, description="instant (default now)"),
@@ -60,17 +62,25 @@ class ForecastView(APIView):
         ],
         responses=OpenApiTypes.OBJECT,
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> StreamingHttpResponse:
         as_of, horizon = _params(request)
-        aircraft = Aircraft.objects.restrict(request.user)
-        if serial := request.query_params.get("aircraft"):
-            aircraft = aircraft.filter(serial=serial)
-        if code := request.query_params.get("operator"):
-            aircraft = aircraft.filter(operator__code=code)
-        result = forecasting.forecast(
-            user=request.user, as_of=as_of, horizon=horizon, aircraft=aircraft
-        )
-        return Response(forecasting.as_json(result))
+        serial = request.query_params.get("aircraft")
+        code = request.query_params.get("operator")
+        aircraft = None  # hub staff, whole fleet: every aircraft and part
+        if request.user.operator_id or serial or code:
+            aircraft = Aircraft.objects.restrict(request.user)
+            if serial:
+                aircraft = aircraft.filter(serial=serial)
+            if code:
+                aircraft = aircraft.filter(operator__code=code)
+        g = forecasting.gather(as_of=as_of, aircraft=aircraft, parts_in_stores=not serial)
+        r = forecasting.run_core(g, horizon=horizon)
+        statuses = [
+            {"aircraft": s.aircraft, "status": s.status, "reasons": s.reasons}
+            for s in forecasting.aircraft_statuses(g, r)
+        ]
+        # streamed: a whole fleet's forecast is hundreds of megabytes
+        return StreamingHttpResponse(write_json(g, r, statuses), content_type="application/json")
 
 
 class AircraftDueView(APIView):

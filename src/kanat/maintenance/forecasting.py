@@ -94,6 +94,9 @@ class Forecast:
     rows: list[DueRow]
     aircraft_status: list[AircraftStatus]
     aircraft_pk: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # per status, every item
+    total: int = 0  # rows matching the filters, before the limit
+    atas: list[str] = field(default_factory=list)  # chapters of the tasks in force
 
 
 @dataclass
@@ -467,22 +470,50 @@ def forecast(
     aircraft: QuerySet[Aircraft] | None = None,
     stores: bool | None = None,
     explain: bool = False,
+    statuses: set[str] | None = None,
+    ata: str | None = None,
+    limit: int | None = None,
 ) -> Forecast:
     """The forecast as of ``as_of`` for ``aircraft`` (default: every aircraft the user
     may see) with the parts fitted to them, and, unless ``stores`` is False, the parts
-    in stores of the same owners (all of them for the whole fleet)."""
+    in stores of the same owners (all of them for the whole fleet).
+
+    ``statuses``, ``ata`` (a chapter, or a chapter-section prefix) and ``limit`` choose
+    the rows presented (on the arrays, before any row object is made); counts per status
+    and airworthiness always cover everything."""
     if aircraft is None and user is not None and getattr(user, "operator_id", None):
         aircraft = Aircraft.objects.restrict(user)
     if stores is None:
         stores = True
     g = gather(as_of=as_of, aircraft=aircraft, parts_in_stores=stores)
     r = run_core(g, horizon=horizon)
-    return present(g, r, horizon=horizon, explain=explain)
+    return present(g, r, horizon=horizon, explain=explain, statuses=statuses, ata=ata, limit=limit)
 
 
-def present(g: Gathered, r: due.Result, *, horizon: int, explain: bool) -> Forecast:
+def present(
+    g: Gathered,
+    r: due.Result,
+    *,
+    horizon: int,
+    explain: bool,
+    statuses: set[str] | None = None,
+    ata: str | None = None,
+    limit: int | None = None,
+) -> Forecast:
     revs = g.revisions
     order = _sorted_items(g, r)
+    counts = np.bincount(r.status[r.kept], minlength=len(due.STATUSES))
+    if statuses is not None:
+        wanted = np.array([due.STATUSES.index(s) for s in statuses], dtype=np.int64)
+        order = order[np.isin(r.status[order], wanted)]
+    if ata:
+        match = np.array(
+            [rev.ata == ata or rev.ata.startswith(ata + "-") for rev in revs] or [False]
+        )
+        order = order[match[r.task[order]]]
+    total = int(order.shape[0])
+    if limit is not None:
+        order = order[:limit]
     rows: list[DueRow] = []
     for i in order.tolist():
         t = revs[int(r.task[i])]
@@ -517,13 +548,16 @@ def present(g: Gathered, r: due.Result, *, horizon: int, explain: bool) -> Forec
                 explanation=explain_item(g, r, i) if explain else None,
             )
         )
-    statuses = aircraft_statuses(g, r)
+    aircraft_list = aircraft_statuses(g, r)
     return Forecast(
         as_of=from_us_dt(g.as_of_us),
         horizon=horizon,
         rows=rows,
-        aircraft_status=statuses,
-        aircraft_pk={s.aircraft: s.pk for s in statuses},
+        aircraft_status=aircraft_list,
+        aircraft_pk={s.aircraft: s.pk for s in aircraft_list},
+        counts={name: int(counts[k]) for k, name in enumerate(due.STATUSES)},
+        total=total,
+        atas=sorted({rev.ata for rev in revs}),
     )
 
 

@@ -17,6 +17,7 @@ from kanat.maintenance import forecasting
 from kanat.maintenance.models import TaskRevision
 
 STATUSES = ["overdue", "in_tolerance", "due_soon", "ok"]
+ROW_LIMIT = 2000
 
 
 def _horizon(request: HttpRequest) -> tuple[int, str]:
@@ -42,25 +43,30 @@ def due_list(request: HttpRequest) -> HttpResponse:
         aircraft = aircraft.filter(operator__code=f["operator"])
     if f["aircraft"]:
         aircraft = aircraft.filter(serial=f["aircraft"])
+    if f["status"] in STATUSES:
+        wanted: set[str] | None = {f["status"]}
+    elif request.GET.get("all"):
+        wanted = None
+    else:
+        wanted = {"overdue", "in_tolerance", "due_soon"}
     result = forecasting.forecast(
-        user=request.user, as_of=as_of, horizon=horizon, aircraft=aircraft
+        user=request.user,
+        as_of=as_of,
+        horizon=horizon,
+        aircraft=aircraft,
+        statuses=wanted,
+        ata=f["ata"] or None,
+        limit=ROW_LIMIT,
     )
-    rows = result.rows
-    if f["ata"]:
-        rows = [r for r in rows if r.ata == f["ata"] or r.ata.startswith(f["ata"] + "-")]
-    if f["status"]:
-        rows = [r for r in rows if r.status == f["status"]]
-    elif not request.GET.get("all"):
-        rows = [r for r in rows if r.status != "ok"]
-    counts = {s: sum(1 for r in result.rows if r.status == s) for s in STATUSES}
     return render(
         request,
         "maintenance/due_list.html",
         {
-            "rows": rows[:2000],
-            "truncated": len(rows) > 2000,
-            "total": len(rows),
-            "counts": counts,
+            "rows": result.rows,
+            "truncated": result.total > ROW_LIMIT,
+            "total": result.total,
+            "limit": ROW_LIMIT,
+            "counts": result.counts,
             "grounded": [a for a in result.aircraft_status if a.status == "grounded"],
             "as_of": as_of,
             "horizon": horizon,
@@ -68,7 +74,7 @@ def due_list(request: HttpRequest) -> HttpResponse:
             "filters": f,
             "show_all": bool(request.GET.get("all")),
             "operators": Operator.objects.restrict(request.user),
-            "atas": sorted({r.ata for r in result.rows}),
+            "atas": result.atas,
             "statuses": STATUSES,
         },
     )
