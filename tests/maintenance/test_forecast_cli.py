@@ -73,3 +73,12 @@ def test_reads_on_connections_of_their_own_outside_a_transaction():
     import_bundle(json.dumps(doc).encode())
     body = json.loads(run("--as-of", "2025-01-20T00:00:00Z", "--format", "json"))
     assert body["items"][0]["due"] == {"FH": 200}  # 104 within 100 +- 10: schedule kept
+
+
+def test_output_does_not_depend_on_the_chunk_size(fleet, monkeypatch):
+    args = ("--as-of", "2025-01-20T00:00:00Z")
+    table, data = run(*args), run(*args, "--format", "json")
+    monkeypatch.setattr("kanat.maintenance.tableout.CHUNK", 1)
+    monkeypatch.setattr("kanat.maintenance.jsonout.CHUNK", 1)
+    assert run(*args) == table
+    assert json.loads(run(*args, "--format", "json")) == json.loads(data)

@@ -501,7 +501,7 @@ def present(
     limit: int | None = None,
 ) -> Forecast:
     revs = g.revisions
-    order = _sorted_items(g, r)
+    order = sorted_items(g, r)
     counts = np.bincount(r.status[r.kept], minlength=len(due.STATUSES))
     if statuses is not None:
         wanted = np.array([due.STATUSES.index(s) for s in statuses], dtype=np.int64)
@@ -599,7 +599,7 @@ def aircraft_statuses(g: Gathered, r: due.Result) -> list[AircraftStatus]:
     return statuses
 
 
-def _sorted_items(g: Gathered, r: due.Result) -> np.ndarray:
+def sorted_items(g: Gathered, r: due.Result) -> np.ndarray:
     """bundle.md order: due_date (nulls last), aircraft (nulls last), task code, then part
     number and serial (nulls first)."""
     kept = r.kept

@@ -16,7 +16,7 @@ from itertools import repeat
 import numpy as np
 
 from kanat.engine import due
-from kanat.maintenance.forecasting import Gathered, _sorted_items, from_us_dt
+from kanat.maintenance.forecasting import Gathered, sorted_items, from_us_dt
 
 EPOCH_DAY = dt.date(1970, 1, 1)
 
@@ -49,10 +49,22 @@ def _day_strings(days: np.ndarray) -> tuple[int, list[str]]:
 CHUNK = 200_000
 
 
+def chunks_by_shape(
+    order: np.ndarray, shape: np.ndarray, size: int
+) -> Iterator[tuple[int, np.ndarray, list[np.ndarray]]]:
+    """The items of ``order`` in chunks of ``size``; within a chunk, the positions of the
+    items of each ``shape`` (items of one shape format with one template)."""
+    for begin in range(0, order.shape[0], size):
+        chunk = order[begin : begin + size]
+        by_shape = np.argsort(shape[chunk], kind="stable")
+        bounds = np.flatnonzero(np.diff(shape[chunk][by_shape])) + 1
+        yield begin, chunk, [local for local in np.split(by_shape, bounds) if local.size]
+
+
 def write_json(g: Gathered, r: due.Result, statuses: list[dict[str, object]]) -> Iterator[str]:
     """The document in chunks of text, items in the spec's order; memory stays bounded by
     one chunk of formatted items."""
-    order = _sorted_items(g, r)
+    order = sorted_items(g, r)
     aircraft_json = [json.dumps(s) for s in g.aircraft_serial]
     part_json = [
         json.dumps({"pn": pn, "serial": serial})
@@ -75,14 +87,9 @@ def write_json(g: Gathered, r: due.Result, statuses: list[dict[str, object]]) ->
     )
     yield '{"as_of": ' + json.dumps(from_us_dt(g.as_of_us).isoformat().replace("+00:00", "Z"))
     yield ',\n "items": [\n'
-    for begin in range(0, order.shape[0], CHUNK):
-        chunk = order[begin : begin + CHUNK]
+    for begin, chunk, groups in chunks_by_shape(order, shape, CHUNK):
         lines = np.empty(chunk.shape[0], dtype=object)
-        by_shape = np.argsort(shape[chunk], kind="stable")
-        bounds = np.flatnonzero(np.diff(shape[chunk][by_shape])) + 1
-        for local in np.split(by_shape, bounds):
-            if local.size == 0:
-                continue
+        for local in groups:
             group = chunk[local]
             i0 = int(group[0])
             units = [k for k in range(4) if present[k, i0]]

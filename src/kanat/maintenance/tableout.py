@@ -14,7 +14,8 @@ from itertools import repeat
 import numpy as np
 
 from kanat.engine import due
-from kanat.maintenance.forecasting import STATUS_LABELS, Gathered, _sorted_items, from_us_dt
+from kanat.maintenance.forecasting import STATUS_LABELS, Gathered, sorted_items, from_us_dt
+from kanat.maintenance.jsonout import chunks_by_shape
 
 EPOCH_DAY = dt.date(1970, 1, 1)
 CHUNK = 200_000
@@ -29,7 +30,7 @@ def _padded(values: list[str]) -> list[str]:
 def write_table(
     g: Gathered, r: due.Result, statuses: list[tuple[str, str, list[str]]], horizon: int
 ) -> Iterator[str]:
-    order = _sorted_items(g, r)
+    order = sorted_items(g, r)
     used_aircraft = np.unique(r.aircraft[r.kept])
     serials = ["(stores)"] + [g.aircraft_serial[a] for a in range(len(g.aircraft_serial))]
     width_ac = max(
@@ -72,14 +73,9 @@ def write_table(
     shape = (
         r.task.astype(np.int64) * 16 + present[0] * 8 + present[1] * 4 + present[2] * 2 + present[3]
     )
-    for begin in range(0, order.shape[0], CHUNK):
-        chunk = order[begin : begin + CHUNK]
+    for _begin, chunk, groups in chunks_by_shape(order, shape, CHUNK):
         lines = np.empty(chunk.shape[0], dtype=object)
-        by_shape = np.argsort(shape[chunk], kind="stable")
-        bounds = np.flatnonzero(np.diff(shape[chunk][by_shape])) + 1
-        for local in np.split(by_shape, bounds):
-            if local.size == 0:
-                continue
+        for local in groups:
             group = chunk[local]
             units = [k for k in range(4) if present[k, group[0]]]
             due_parts: list[list[str]] = []
