@@ -16,7 +16,7 @@ from itertools import repeat
 import numpy as np
 
 from kanat.engine import due
-from kanat.maintenance.forecasting import Gathered, sorted_items, from_us_dt
+from kanat.maintenance.forecasting import Gathered, from_us_dt, sorted_items
 
 EPOCH_DAY = dt.date(1970, 1, 1)
 

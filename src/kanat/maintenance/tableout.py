@@ -14,7 +14,7 @@ from itertools import repeat
 import numpy as np
 
 from kanat.engine import due
-from kanat.maintenance.forecasting import STATUS_LABELS, Gathered, sorted_items, from_us_dt
+from kanat.maintenance.forecasting import STATUS_LABELS, Gathered, from_us_dt, sorted_items
 from kanat.maintenance.jsonout import chunks_by_shape
 
 EPOCH_DAY = dt.date(1970, 1, 1)
