@@ -154,6 +154,21 @@ def revisions_in_force(as_of: dt.datetime) -> list[TaskRevision]:
     return sorted(latest.values(), key=lambda r: r.task_id)  # index order = task id order
 
 
+def _index_of(ids: list[int]) -> Any:
+    """A function from database ids (an array) to positions in ``ids``; -1 for ids not
+    in it (or -1 itself)."""
+    table = np.full(max(ids, default=0) + 2, -1, dtype=np.int64)
+    if ids:
+        table[np.array(ids, dtype=np.int64)] = np.arange(len(ids))
+
+    def index(values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype=np.int64)
+        inside = (values >= 0) & (values < table.shape[0] - 1)
+        return np.where(inside, table[np.where(inside, values, table.shape[0] - 1)], -1)
+
+    return index
+
+
 def _start(fn: Any, *args: Any) -> Any:
     """Start ``fn(*args)`` in a thread with its own database connection and return a
     function that waits for its value. Inside a transaction (tests) another connection
@@ -290,21 +305,17 @@ def gather(
         f"FROM {Flight._meta.db_table} WHERE {flight_where} ORDER BY aircraft_id, landing",
         flight_params,
     )
-    remap_ac = np.full(max(ac_ids, default=0) + 1, -1, dtype=np.int64)
-    if ac_ids:
-        remap_ac[np.array(ac_ids)] = np.arange(len(ac_ids))
+    ac_index = _index_of(ac_ids)
+    part_index = _index_of(part_ids)
     flights = core_counters.Flights(
-        aircraft=remap_ac[f_cols[0]] if len(f_cols[0]) else f_cols[0],
+        aircraft=ac_index(f_cols[0]),
         takeoff=f_cols[1],
         landing=f_cols[2],
         cycles=f_cols[3],
     )
-    remap_part = np.full(max(part_ids, default=0) + 1, -1, dtype=np.int64)
-    if part_ids:
-        remap_part[np.array(part_ids)] = np.arange(len(part_ids))
     installations = core_counters.Installations(
-        part=remap_part[inst_cols[0]] if len(inst_cols[0]) else inst_cols[0],
-        aircraft=remap_ac[inst_cols[1]] if len(inst_cols[1]) else inst_cols[1],
+        part=part_index(inst_cols[0]),
+        aircraft=ac_index(inst_cols[1]),
         installed_at=inst_cols[2],
         removed_at=inst_cols[3],
     )
@@ -347,10 +358,8 @@ def gather(
         if task_id < len(task_map):
             task_map[task_id] = i
     c_task = task_map[c_task_id] if len(c_task_id) else c_task_id
-    c_ac_i = np.where(c_ac >= 0, remap_ac[np.clip(c_ac, 0, len(remap_ac) - 1)], -1)
-    c_ac_i = np.where(c_ac < len(remap_ac), c_ac_i, -1)
-    c_part_i = np.where(c_part >= 0, remap_part[np.clip(c_part, 0, len(remap_part) - 1)], -1)
-    c_part_i = np.where(c_part < len(remap_part), c_part_i, -1)
+    c_ac_i = ac_index(c_ac)
+    c_part_i = part_index(c_part)
     relevant = (c_task >= 0) & ((c_ac_i >= 0) | (c_part_i >= 0))
     return Gathered(
         as_of_us=as_of_us,
