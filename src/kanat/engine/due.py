@@ -116,32 +116,56 @@ class Result:
     ground_item: I64
 
 
-def _part_totals(index: FlightIndex, inst: Installations, part: I64, at: I64) -> tuple[I64, I64]:
-    """Airborne µs and cycles of part[k] up to at[k] (landing <= at), across airframes."""
-    n = part.shape[0]
-    if n == 0 or inst.part.shape[0] == 0:
-        return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-    order = np.argsort(inst.part, kind="stable")
-    ip = inst.part[order]
-    start = np.searchsorted(ip, part, side="left")
-    stop = np.searchsorted(ip, part, side="right")
-    count = stop - start
-    total = int(count.sum())
-    query = np.repeat(np.arange(n), count)
-    offs = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
-    rows = order[np.repeat(start, count) + offs]
-    upper = np.minimum(inst.removed_at[rows] - 1, at[query])
-    lo_us, lo_fc = index.totals(inst.aircraft[rows], inst.installed_at[rows], inclusive=False)
-    hi_us, hi_fc = index.totals(inst.aircraft[rows], upper, inclusive=True)
-    valid = upper >= inst.installed_at[rows]
-    d_us = np.where(valid, hi_us - lo_us, 0)
-    d_fc = np.where(valid, hi_fc - lo_fc, 0)
-    if total == n and bool((count == 1).all()):  # one installation each: nothing to add up
-        return d_us, d_fc
-    # sums per query; float64 holds these integers exactly (< 2**53 µs = 285 years)
-    us = np.bincount(query, weights=d_us, minlength=n).astype(np.int64)
-    fc = np.bincount(query, weights=d_fc, minlength=n).astype(np.int64)
-    return us, fc
+@dataclass(frozen=True)
+class PartHistory:
+    """Installations grouped by part once per forecast, with each installation's
+    aircraft totals at its installation instant (landings before it), so a part's
+    counters at any instant cost one binary search per installation."""
+
+    index: FlightIndex
+    inst: Installations
+    order: I64  # installations by part
+    start: I64  # per part: first of its installations in ``order``
+    count: I64  # per part: how many
+    base_us: I64  # per installation in ``order``
+    base_fc: I64
+
+    @classmethod
+    def build(cls, index: FlightIndex, inst: Installations, n_parts: int) -> PartHistory:
+        order = np.argsort(inst.part, kind="stable")
+        count = np.bincount(inst.part, minlength=n_parts).astype(np.int64)
+        start = np.cumsum(count) - count
+        base_us, base_fc = index.totals(
+            inst.aircraft[order], inst.installed_at[order], inclusive=False
+        )
+        return cls(index, inst, order, start, count, base_us, base_fc)
+
+    def totals(self, part: I64, at: I64) -> tuple[I64, I64]:
+        """Airborne µs and cycles of part[k] up to at[k] (landing <= at), across airframes."""
+        n = part.shape[0]
+        if n == 0 or self.order.shape[0] == 0:
+            return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        count = self.count[part]
+        single = bool((count == 1).all())
+        if single:  # one installation each (the usual case): no expansion
+            k = self.start[part]
+            query = None
+        else:
+            k = _expand(self.start[part], count)
+            query = np.repeat(np.arange(n), count)
+        rows = self.order[k]
+        inst = self.inst
+        upper = np.minimum(inst.removed_at[rows] - 1, at if query is None else at[query])
+        hi_us, hi_fc = self.index.totals(inst.aircraft[rows], upper, inclusive=True)
+        valid = upper >= inst.installed_at[rows]
+        d_us = np.where(valid, hi_us - self.base_us[k], 0)
+        d_fc = np.where(valid, hi_fc - self.base_fc[k], 0)
+        if query is None:
+            return d_us, d_fc
+        # sums per query; float64 holds these integers exactly (< 2**53 µs = 285 years)
+        us = np.bincount(query, weights=d_us, minlength=n).astype(np.int64)
+        fc = np.bincount(query, weights=d_fc, minlength=n).astype(np.int64)
+        return us, fc
 
 
 def _aircraft_at(inst: Installations, n_parts: int, at: int) -> I64:
@@ -247,7 +271,8 @@ def forecast(
         (fleet.aircraft_opening_fh + us / US_PER_HOUR, fleet.aircraft_opening_fc + fc), axis=1
     )
     pids = np.arange(n_parts, dtype=np.int64)
-    us, fc = _part_totals(index, fleet.installations, pids, np.full(n_parts, as_of, np.int64))
+    history = PartHistory.build(index, fleet.installations, n_parts)
+    us, fc = history.totals(pids, np.full(n_parts, as_of, np.int64))
     part_now = np.stack(
         (fleet.part_opening_fh + us / US_PER_HOUR, fleet.part_opening_fc + fc), axis=1
     )
@@ -330,7 +355,7 @@ def forecast(
         vals[k, 1] = fleet.aircraft_opening_fc[ac] + fc
         k = np.nonzero(need & ~on_air)[0]
         pp = part[items[k]]
-        us, fc = _part_totals(index, fleet.installations, pp, cd[rows[k]])
+        us, fc = history.totals(pp, cd[rows[k]])
         vals[k, 0] = fleet.part_opening_fh[pp] + us / US_PER_HOUR
         vals[k, 1] = fleet.part_opening_fc[pp] + fc
         stated = c.stated[c_idx[rows]]
