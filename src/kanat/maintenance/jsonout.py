@@ -37,6 +37,12 @@ def _nums(values: np.ndarray) -> list[str]:
     return out.tolist()
 
 
+def _table(values: list[str]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
 def _day_strings(days: np.ndarray) -> tuple[int, list[str]]:
     """'"YYYY-MM-DD"' for every day in the range of ``days`` (a lookup table)."""
     valid = days[days != due.NO_DAY]
@@ -65,16 +71,26 @@ def write_json(g: Gathered, r: due.Result, statuses: list[dict[str, object]]) ->
     """The document in chunks of text, items in the spec's order; memory stays bounded by
     one chunk of formatted items."""
     order = sorted_items(g, r)
-    aircraft_json = [json.dumps(s) for s in g.aircraft_serial]
-    part_json = [
-        json.dumps({"pn": pn, "serial": serial})
-        for pn, serial in zip(g.part_pn, g.part_serial, strict=True)
-    ]
+    # lookup tables as object arrays: gathering from them runs in C; index 0 is null
+    aircraft_json = _table(["null"] + [json.dumps(s) for s in g.aircraft_serial])
+    part_json = _table(
+        ["null"]
+        + [
+            json.dumps({"pn": pn, "serial": serial})
+            for pn, serial in zip(g.part_pn, g.part_serial, strict=True)
+        ]
+    )
     task_json = [json.dumps(rev.task.code) for rev in g.revisions]
     all_days = np.concatenate((r.due[2:][~np.isnan(r.due[2:])].astype(np.int64), r.due_date))
     day_lo, day_str = _day_strings(all_days)
-    status_json = [json.dumps(s) for s in due.STATUSES]
-    driver_json = ["null"] + [json.dumps(u) for u in due.UNITS]
+    day_json = _table(["null"] + day_str)  # day d at d - day_lo + 1
+    status_json = _table([json.dumps(s) for s in due.STATUSES])
+    driver_json = _table(["null"] + [json.dumps(u) for u in due.UNITS])
+
+    def days(values: np.ndarray) -> list[str]:
+        v = values.astype(np.int64)
+        return day_json[np.where(v == due.NO_DAY, 0, v - day_lo + 1)].tolist()
+
     present = ~np.isnan(r.due)  # (4, n)
     shape = (
         r.task.astype(np.int64) * 64
@@ -93,31 +109,19 @@ def write_json(g: Gathered, r: due.Result, statuses: list[dict[str, object]]) ->
             group = chunk[local]
             i0 = int(group[0])
             units = [k for k in range(4) if present[k, i0]]
-            size = group.size
-            ac = (
-                [aircraft_json[a] for a in r.aircraft[group].tolist()]
-                if r.aircraft[i0] >= 0
-                else ["null"] * size
-            )
-            pt = (
-                [part_json[p] for p in r.part[group].tolist()]
-                if r.part[i0] >= 0
-                else ["null"] * size
-            )
+            ac = aircraft_json[r.aircraft[group] + 1].tolist()
+            pt = part_json[r.part[group] + 1].tolist()
             due_cols, rem_cols = [], []
             for k in units:
                 if k < 2:
                     due_cols.append(_nums(r.due[k, group]))
                     rem_cols.append(_nums(r.remaining[k, group]))
                 else:
-                    due_cols.append([day_str[int(v) - day_lo] for v in r.due[k, group].tolist()])
+                    due_cols.append(days(r.due[k, group]))
                     rem_cols.append(list(map(str, r.remaining[k, group].astype(np.int64).tolist())))
-            dd = [
-                day_str[d - day_lo] if d != due.NO_DAY else "null"
-                for d in r.due_date[group].tolist()
-            ]
-            drv = [driver_json[d + 1] for d in r.driver[group].tolist()]
-            st = [status_json[s] for s in r.status[group].tolist()]
+            dd = days(r.due_date[group])
+            drv = driver_json[r.driver[group] + 1].tolist()
+            st = status_json[r.status[group]].tolist()
             task = task_json[int(r.task[i0])]
             # the line's constant pieces around its columns, joined in C (map/zip/join)
             pieces = ['{"aircraft": ', ', "part": ', ', "task": ' + task + ', "due": {']
