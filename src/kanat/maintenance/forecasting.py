@@ -581,15 +581,18 @@ def aircraft_statuses(g: Gathered, r: due.Result) -> list[AircraftStatus]:
         key = (r.ground_aircraft * n_tasks + r.task[r.ground_item]) * n_parts + (
             r.part[r.ground_item] + 1
         )
-        key = np.unique(key)
+        key = np.sort(key)  # np.unique is several times slower here
+        key = key[np.concatenate(([True], key[1:] != key[:-1]))]
         part = key % n_parts - 1
         task = (key // n_parts) % n_tasks
         aircraft = key // n_parts // n_tasks
-        labels = [f"{pn}/{serial}" for pn, serial in zip(g.part_pn, g.part_serial, strict=True)]
-        text = [
-            f"{codes[t]} {labels[p]}" if p >= 0 else codes[t]
-            for t, p in zip(task.tolist(), part.tolist(), strict=True)
+        code_of = np.empty(n_tasks, dtype=object)
+        code_of[: len(codes)] = codes
+        suffix_of = np.empty(n_parts, dtype=object)  # index part + 1; 0: an aircraft task
+        suffix_of[:] = [""] + [
+            f" {pn}/{serial}" for pn, serial in zip(g.part_pn, g.part_serial, strict=True)
         ]
+        text = list(map(str.__add__, code_of[task].tolist(), suffix_of[part + 1].tolist()))
         bounds = np.flatnonzero(np.diff(aircraft)) + 1
         starts = np.concatenate(([0], bounds)).tolist()
         ends = np.concatenate((bounds, [key.shape[0]])).tolist()

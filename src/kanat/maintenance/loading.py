@@ -80,8 +80,8 @@ def fetch_ints(columns: Sequence[str], rest: str, params: Sequence[object]) -> l
     """``SELECT columns <rest>`` where every column is a non-null integer, as int64 columns.
 
     Millions of rows never become Python tuples: the database writes the rows as one text
-    (SQLite: group_concat; PostgreSQL: COPY ... TO STDOUT) that numpy parses in C. Rows come
-    in the query's order (the core re-sorts if a backend does not keep it).
+    (SQLite group_concat, PostgreSQL string_agg) that numpy parses in C. Rows come in the
+    query's order (the core re-sorts if a backend does not keep it).
     """
     ncols = len(columns)
     if connection.vendor == "sqlite":
@@ -91,7 +91,12 @@ def fetch_ints(columns: Sequence[str], rest: str, params: Sequence[object]) -> l
             cursor.execute(sql, params)
             text = cursor.fetchone()[0]
     elif connection.vendor == "postgresql":
-        return _copy_binary(columns, rest, params)
+        # one value from the server (COPY sends a message per row: slower to receive)
+        row = " || ' ' || ".join(f"({c})::text" for c in columns)
+        sql = f"SELECT string_agg(v, ' ') FROM (SELECT {row} AS v {rest}) AS rows"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            text = cursor.fetchone()[0]
     else:
         return fetch_int_columns(f"SELECT {', '.join(columns)} {rest}", params, ncols)
     if not text or not text.strip():
@@ -99,28 +104,3 @@ def fetch_ints(columns: Sequence[str], rest: str, params: Sequence[object]) -> l
     flat = np.fromstring(text, dtype=np.int64, sep=" ")
     table = flat.reshape(-1, ncols)
     return [np.ascontiguousarray(table[:, k]) for k in range(ncols)]
-
-
-def _copy_binary(columns: Sequence[str], rest: str, params: Sequence[object]) -> list[I64]:
-    """PostgreSQL: COPY ... TO STDOUT in binary format, every column cast to bigint, so a
-    row is a fixed record numpy reads in place (big-endian: field count, then length and
-    value per field)."""
-    ncols = len(columns)
-    select = f"SELECT {', '.join(f'({c})::bigint' for c in columns)} {rest}"
-    with connection.cursor() as cursor:
-        parts = []
-        # COPY needs the driver's own cursor; psycopg binds the parameters
-        statement = f"COPY ({select}) TO STDOUT (FORMAT binary)"
-        with cursor.cursor.copy(statement, params or None) as copy:
-            for block in copy:
-                parts.append(bytes(block))
-    data = b"".join(parts)
-    header = 19  # signature (11), flags (4), extension length (4)
-    body = data[header:-2]  # trailer: int16 -1
-    fields = [("count", ">i2")]
-    for k in range(ncols):
-        fields += [(f"len{k}", ">i4"), (f"v{k}", ">i8")]
-    rows = np.frombuffer(body, dtype=np.dtype(fields))
-    if rows.size and (rows["count"] != ncols).any():
-        raise ValueError("unexpected row layout in a binary COPY")
-    return [rows[f"v{k}"].astype(np.int64) for k in range(ncols)]
