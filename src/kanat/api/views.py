@@ -8,7 +8,7 @@ from typing import Any
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, status
+from rest_framework import exceptions, mixins
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -150,6 +150,14 @@ class InstallationViewSet(
     ordering_fields = ["installed_at"]
 
     def perform_create(self, serializer: Any) -> None:
+        closing = sorted({"removed_at", "removal_reason"} & set(self.request.data))
+        if closing:
+            raise exceptions.ValidationError(
+                {
+                    f: "an installation is created open; close it with its remove action"
+                    for f in closing
+                }
+            )
         data = serializer.validated_data
         serializer.instance = services.install_part(
             actor=self.request.user,
@@ -168,17 +176,13 @@ class InstallationViewSet(
         installation = self.get_object()
         body = serializers.RemovalSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        if installation.removed_at is not None:
-            return Response(
-                {"detail": f"installation {installation.pk} was already closed"},
-                status=status.HTTP_409_CONFLICT,
-            )
         closed = services.remove_part(
             actor=request.user,
             part=installation.part,
             removed_at=body.validated_data["removed_at"],
             reason=body.validated_data["reason"],
             reference=body.validated_data["reference"],
+            installation=installation,
         )
         return Response(self.get_serializer(closed).data)
 

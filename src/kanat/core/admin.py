@@ -12,11 +12,13 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.http import HttpRequest
+from rest_framework.authtoken.models import TokenProxy
 
 from kanat.core import services
 from kanat.core.models import AuditEvent, Hub, Operator, User
 
 admin.site.unregister(Group)  # roles, not groups, say who may do what
+admin.site.unregister(TokenProxy)  # API tokens: `kanat drf_create_token USER`
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -39,7 +41,19 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 @admin.register(Operator)
 class OperatorAdmin(ReadOnlyAdmin):
+    """Operators are added here (through the service); they are not edited or deleted."""
+
     list_display = ["code", "name", "country"]
+    fields = ["code", "name", "country"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def save_model(self, request: HttpRequest, obj: Operator, form: Any, change: bool) -> None:
+        created = services.create_operator(
+            actor=request.user, code=obj.code, name=obj.name, country=obj.country
+        )
+        obj.pk = created.pk
 
 
 @admin.register(Hub)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
@@ -43,7 +45,23 @@ class Operator(models.Model):
 
 
 class KanatUserManager(UserManager.from_queryset(TenantQuerySet)):  # type: ignore[misc]
-    pass
+    def create_superuser(  # type: ignore[override]
+        self, username: str, email: str | None = None, password: str | None = None, **extra: Any
+    ) -> User:
+        """`kanat createsuperuser`: a hub administrator, made by the service (audited)."""
+        from kanat.core import services
+        from kanat.core.roles import Role
+
+        role = extra.pop("role", Role.HUB_ADMIN) or Role.HUB_ADMIN
+        if role != Role.HUB_ADMIN:
+            raise ValueError(f"a superuser is a hub administrator (role hub_admin), not {role}")
+        return services.create_user(
+            actor=None,
+            username=username,
+            password=password,
+            role=Role.HUB_ADMIN,
+            email=email or "",
+        )
 
 
 class User(AbstractUser):

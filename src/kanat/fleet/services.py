@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from kanat.core import audit
 from kanat.core.errors import Conflict, RuleViolation
@@ -35,6 +36,9 @@ from kanat.fleet.models import (
     RemovalReason,
     Variant,
 )
+
+#: How far ahead of the server's clock a hand-entered instant may be (clock differences).
+CLOCK_ALLOWANCE = dt.timedelta(minutes=10)
 
 
 def _aware(value: dt.datetime, field: str) -> dt.datetime:
@@ -399,8 +403,12 @@ def remove_part(
     removed_at: dt.datetime,
     reason: str,
     reference: str = "",
+    installation: Installation | None = None,
 ) -> Installation:
-    """Close the part's open installation at ``removed_at``."""
+    """Close the part's open installation at ``removed_at``.
+
+    ``installation`` names the row the caller saw: if it was closed (or replaced) in the
+    meantime, the removal is refused instead of closing another row."""
     require(actor, Capability.CHANGE_CONFIGURATION)
     removed_at = _aware(removed_at, "removed_at")
     if reason not in RemovalReason.values:
@@ -417,6 +425,11 @@ def remove_part(
     )
     if current is None:
         raise Conflict(f"{part} is not installed anywhere", field="part")
+    if installation is not None and current.pk != installation.pk:
+        raise Conflict(
+            f"installation {installation.pk} is no longer the open one of {part}; reload",
+            field="installation",
+        )
     if removed_at <= current.installed_at:
         raise RuleViolation(
             f"removal at {removed_at.isoformat()} is not after its installation at "
@@ -490,6 +503,7 @@ def record_flights(
     if source not in FlightSource.values:
         raise RuleViolation(f"unknown flight source {source!r}", field="source")
     rows: list[tuple[dt.datetime, dt.datetime, int, str]] = []
+    latest = timezone.now() + CLOCK_ALLOWANCE
     for n, f in enumerate(flights, start=1):
         takeoff = _aware(f.takeoff, f"flight {n} takeoff")
         landing = _aware(f.landing, f"flight {n} landing")
@@ -498,6 +512,10 @@ def record_flights(
                 f"flight {n}: landing {landing.isoformat()} is not after takeoff "
                 f"{takeoff.isoformat()}",
                 field="landing",
+            )
+        if source == FlightSource.MANUAL and landing > latest:
+            raise RuleViolation(
+                f"flight {n}: landing {landing.isoformat()} is in the future", field="landing"
             )
         if f.cycles is None or f.cycles < 0:
             raise RuleViolation(

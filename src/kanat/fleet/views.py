@@ -29,12 +29,13 @@ def parse_instant(value: str | None, default: dt.datetime) -> tuple[dt.datetime,
     if not value:
         return default, ""
     try:
-        moment = parse_datetime(value)
-        if moment is None:
-            day = parse_date(value)
-            if day is None:
-                raise ValueError
+        day = parse_date(value) if len(value) == 10 else None
+        if day is not None:  # a date alone: the end of that day (its changes included)
             moment = dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
+        else:
+            moment = parse_datetime(value)
+            if moment is None:
+                raise ValueError
     except ValueError:
         return default, f"“{value}” is not a date (YYYY-MM-DD) or a date and time; showing now."
     if moment.tzinfo is None:
@@ -145,8 +146,16 @@ def aircraft_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {"slot": s, "counters": part_counts.get(s.installation.part_id) if s.installation else None}
         for s in slots
     ]
+    airworthiness = forecasting.forecast(
+        user=request.user,
+        as_of=now,
+        aircraft=AircraftModel.objects.filter(pk=aircraft.pk),
+        stores=False,
+        limit=0,
+    ).aircraft_status
     context = {
         "aircraft": aircraft,
+        "airworthiness": airworthiness[0] if airworthiness else None,
         "at": at,
         "at_error": at_error,
         "is_now": at == now,

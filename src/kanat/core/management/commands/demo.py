@@ -10,9 +10,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from kanat.core import services as core_services
-from kanat.core.models import Hub, Operator
+from kanat.core.models import Hub, Operator, User
 from kanat.demo import fleet as demo_fleet
 from kanat.demo import programme as demo_programme
+from kanat.fleet.models import Aircraft, Part
 
 
 class Command(BaseCommand):
@@ -36,7 +37,9 @@ class Command(BaseCommand):
         if hub is not None and hub.is_demo:
             self.stdout.write("The demo is already loaded: nothing changed.")
             return
-        if hub is not None or Operator.objects.exists():
+        if hub is not None or any(
+            model.objects.exists() for model in (Operator, User, Aircraft, Part)
+        ):
             if options["if_empty"]:
                 self.stdout.write("The database holds data: the demo is not loaded.")
                 return
