@@ -50,3 +50,30 @@ def test_aircraft_page_queries_do_not_grow_with_history():
     for k in range(10):
         f.flight(ac, f.utc(2025, 3, 1 + k), 3)
     assert _count(c, url) == small
+
+
+def test_part_page_queries_do_not_grow_with_its_history():
+    from kanat.fleet import selectors, services
+
+    c = Client()
+    c.force_login(f.user(role="planner"))
+    op = f.operator()
+    pn = f.part_number()
+    v = f.variant(positions={"ENG": [pn]})
+    a1, a2 = f.aircraft(operator_=op, variant_=v), f.aircraft(operator_=op, variant_=v)
+    part = f.part(pn=pn)
+    f.install(part, a1, f.utc(2025, 1, 1))
+    f.flight(a1, f.utc(2025, 1, 2), 4)
+    url = f"/parts/{part.pk}/"
+    small = _count(c, url)
+    for k, ac in enumerate([a2, a1, a2]):
+        services.remove_part(
+            actor=None, part=part, removed_at=f.utc(2025, 2 + k, 1), reason="scheduled"
+        )
+        f.install(part, ac, f.utc(2025, 2 + k, 2))
+        f.flight(ac, f.utc(2025, 2 + k, 3), 2)
+    assert _count(c, url) == small
+    # and the batch gives the same counters as one instant at a time
+    instants = [f.utc(2025, 1, 3), f.utc(2025, 3, 5), f.utc(2025, 6, 1)]
+    batch = selectors.part_counters_at(part, instants)
+    assert batch == [selectors.part_counters([part], t)[part.pk] for t in instants]

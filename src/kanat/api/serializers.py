@@ -100,6 +100,9 @@ class AircraftSerializer(CountersMixin, serializers.ModelSerializer):
 
 class PartSerializer(CountersMixin, serializers.ModelSerializer):
     pn = serializers.CharField(source="part_number.pn", read_only=True)
+    invented = serializers.BooleanField(
+        source="part_number.invented", read_only=True, help_text="an invented (demo) part number"
+    )
     operator = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
@@ -107,6 +110,7 @@ class PartSerializer(CountersMixin, serializers.ModelSerializer):
         fields = [
             "id",
             "pn",
+            "invented",
             "serial",
             "manufactured",
             "operator",

@@ -101,6 +101,44 @@ def part_counters(parts: Iterable[Part], at: dt.datetime) -> dict[int, Counters]
     return {pk: Counters(float(h), int(c)) for pk, h, c in zip(ids, fh, fc, strict=True)}
 
 
+def part_counters_at(part: Part, instants: Sequence[dt.datetime]) -> list[Counters]:
+    """One part's FH/FC since new at each of several instants (its life story). Two
+    queries, whatever the number of instants."""
+    if not instants:
+        return []
+    last = max(instants)
+    inst_rows = list(
+        Installation.objects.filter(part=part, installed_at__lte=last).values_list(
+            "aircraft_id", "installed_at", "removed_at"
+        )
+    )
+    aircraft_ids = sorted({r[0] for r in inst_rows})
+    flights, aindex = (
+        _flights_of(aircraft_ids, last) if aircraft_ids else (counters.Flights.empty(), {})
+    )
+    k, m = len(instants), len(inst_rows)
+    # the part once per instant: k copies of its installation rows
+    installations = counters.Installations(
+        part=np.repeat(np.arange(k, dtype=np.int64), m),
+        aircraft=np.tile(np.array([aindex[r[0]] for r in inst_rows], dtype=np.int64), k),
+        installed_at=np.tile(np.array([to_us(r[1]) for r in inst_rows], dtype=np.int64), k),
+        removed_at=np.tile(
+            np.array(
+                [OPEN_END if r[2] is None else to_us(r[2]) for r in inst_rows], dtype=np.int64
+            ),
+            k,
+        ),
+    )
+    fh, fc = counters.part_counters(
+        np.full(k, part.opening_fh, dtype=np.float64),
+        np.full(k, part.opening_fc, dtype=np.int64),
+        installations,
+        flights,
+        np.array([to_us(t) for t in instants], dtype=np.int64),
+    )
+    return [Counters(float(h), int(c)) for h, c in zip(fh, fc, strict=True)]
+
+
 def installed_at_instant(at: dt.datetime) -> Q:
     """Rows of Installation in force at ``at``: installed_at <= at < removed_at."""
     return Q(installed_at__lte=at) & (Q(removed_at__isnull=True) | Q(removed_at__gt=at))

@@ -215,18 +215,21 @@ def part_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("aircraft__variant", "aircraft__operator", "position")
         .order_by("installed_at", "id")
     )
+    # the part's counters at every fitting and removal, and now: one batch
+    instants = (
+        [i.installed_at for i in installations]
+        + [i.removed_at for i in installations if i.removed_at]
+        + [now]
+    )
+    at = dict(zip(instants, selectors.part_counters_at(part, instants), strict=True))
     for inst in installations:
-        at_fit = selectors.part_counters([part], inst.installed_at)[part.pk]
-        at_off = (
-            selectors.part_counters([part], inst.removed_at)[part.pk] if inst.removed_at else None
-        )
         story.append(
             {
                 "inst": inst,
                 # another operator's aircraft is not disclosed, only that the part was away
                 "hidden": visible is not None and inst.aircraft_id not in visible,
-                "at_fit": at_fit,
-                "at_off": at_off,
+                "at_fit": at[inst.installed_at],
+                "at_off": at[inst.removed_at] if inst.removed_at else None,
             }
         )
     return render(
@@ -235,7 +238,7 @@ def part_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "part": part,
             "story": story,
-            "counters": selectors.part_counters([part], now)[part.pk],
+            "counters": at[now],
             "now": now,
         },
     )
