@@ -124,7 +124,8 @@ class PartSerializer(CountersMixin, serializers.ModelSerializer):
 class InstallationSerializer(serializers.ModelSerializer):
     part = RestrictedPrimaryKeyRelatedField(queryset=Part.objects.all())
     aircraft = RestrictedPrimaryKeyRelatedField(queryset=Aircraft.objects.all())
-    position = serializers.PrimaryKeyRelatedField(queryset=Position.objects.all())
+    # every reference goes through restrict(user) (positions are shared reference data)
+    position = RestrictedPrimaryKeyRelatedField(queryset=Position.objects.all())
     part_label = serializers.CharField(source="part.__str__", read_only=True)
     aircraft_serial = serializers.CharField(source="aircraft.serial", read_only=True)
     position_code = serializers.CharField(source="position.code", read_only=True)
