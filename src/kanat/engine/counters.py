@@ -114,7 +114,7 @@ class FlightIndex:
         side: Literal["left", "right"] = "right" if inclusive else "left"
         if self.direct is not None:
             t0, span = self.direct
-            rel = np.clip(instant - t0, 0, span - 1)
+            rel = np.clip(instant, t0, t0 + span - 1) - t0  # clip first: no overflow
             return np.searchsorted(self.keys, aircraft * span + rel, side=side)
         # landings <= t are those whose rank < r (inclusive), < t: rank < r (left)
         r = np.searchsorted(self.times, instant, side=side)
