@@ -242,6 +242,22 @@ def _key(item: dict) -> tuple:
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(worlds())
 def test_core_agrees_with_the_reference(case):
+    check_against_reference(case)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(worlds(), st.integers(1, 4))
+def test_core_agrees_when_items_are_worked_in_small_chunks(case, size):
+    """The core works items a chunk at a time; chunk edges must not show."""
+    saved = due.CHUNK
+    due.CHUNK = size
+    try:
+        check_against_reference(case)
+    finally:
+        due.CHUNK = saved
+
+
+def check_against_reference(case) -> None:
     world, as_of, horizon = case
     expected = ref.forecast(world, as_of, horizon)
     got = run_core(world, as_of, horizon)

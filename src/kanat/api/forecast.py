@@ -73,7 +73,9 @@ class ForecastView(APIView):
                 aircraft = aircraft.filter(serial=serial)
             if code:
                 aircraft = aircraft.filter(operator__code=code)
-        g = forecasting.gather(as_of=as_of, aircraft=aircraft, parts_in_stores=not serial)
+        g = forecasting.gather(
+            as_of=as_of, aircraft=aircraft, parts_in_stores=not serial, with_ids=False
+        )
         r = forecasting.run_core(g, horizon=horizon)
         statuses = [
             {"aircraft": s.aircraft, "status": s.status, "reasons": s.reasons}

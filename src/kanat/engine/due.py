@@ -14,6 +14,7 @@ dates), instants int64 microseconds since the epoch.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +44,8 @@ BASES = (
     "interval from the previous due",
 )
 RATE_WINDOW_DAYS = 90
+CHUNK = 1 << 15  # items worked at a time
+BIG = np.iinfo(np.int64).max
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,11 @@ class Result:
 class PartHistory:
     """Installations grouped by part once per forecast, with each installation's
     aircraft totals at its installation instant (landings before it), so a part's
-    counters at any instant cost one binary search per installation."""
+    counters at any instant cost one binary search per installation.
+
+    Most parts have one installation: per part, the columns of its last installation are
+    kept in part-indexed tables (``last_*``) so a query gathers from small tables; the
+    few parts with several are answered over all their installations."""
 
     index: FlightIndex
     inst: Installations
@@ -129,6 +136,12 @@ class PartHistory:
     count: I64  # per part: how many
     base_us: I64  # per installation in ``order``
     base_fc: I64
+    last_aircraft: I64  # per part: its last installation's aircraft (-1: none)
+    last_installed: I64
+    last_upper: I64  # removed_at - 1 µs (a landing at removal does not count)
+    last_base_us: I64
+    last_base_fc: I64
+    multi: bool  # some part has more than one installation
 
     @classmethod
     def build(cls, index: FlightIndex, inst: Installations, n_parts: int) -> PartHistory:
@@ -138,30 +151,67 @@ class PartHistory:
         base_us, base_fc = index.totals(
             inst.aircraft[order], inst.installed_at[order], inclusive=False
         )
-        return cls(index, inst, order, start, count, base_us, base_fc)
+        has = count > 0
+        last = np.where(has, start + count - 1, 0)
+        rows = order[last] if order.size else np.zeros(n_parts, np.int64)
+        if order.size:
+            last_aircraft = np.where(has, inst.aircraft[rows], -1)
+            last_installed = np.where(has, inst.installed_at[rows], OPEN_END)
+            last_upper = np.where(has, inst.removed_at[rows] - 1, 0)
+            last_base_us = np.where(has, base_us[last], 0)
+            last_base_fc = np.where(has, base_fc[last], 0)
+        else:
+            last_aircraft = np.full(n_parts, -1, np.int64)
+            last_installed = np.full(n_parts, OPEN_END, np.int64)
+            last_upper = last_base_us = last_base_fc = np.zeros(n_parts, np.int64)
+        return cls(
+            index,
+            inst,
+            order,
+            start,
+            count,
+            base_us,
+            base_fc,
+            last_aircraft,
+            last_installed,
+            last_upper,
+            last_base_us,
+            last_base_fc,
+            bool((count > 1).any()),
+        )
 
     def totals(self, part: I64, at: I64) -> tuple[I64, I64]:
         """Airborne µs and cycles of part[k] up to at[k] (landing <= at), across airframes."""
         n = part.shape[0]
         if n == 0 or self.order.shape[0] == 0:
             return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        # every part through its last installation (exact for parts with one)
+        upper = np.minimum(self.last_upper[part], at)
+        installed = self.last_installed[part]
+        ac = self.last_aircraft[part]
+        hi_us, hi_fc = self.index.totals(np.maximum(ac, 0), upper, inclusive=True)
+        valid = upper >= installed
+        us = np.where(valid, hi_us - self.last_base_us[part], 0)
+        fc = np.where(valid, hi_fc - self.last_base_fc[part], 0)
+        if self.multi:
+            q = np.nonzero(self.count[part] > 1)[0]
+            if q.size:
+                us[q], fc[q] = self._across(part[q], at[q])
+        return us, fc
+
+    def _across(self, part: I64, at: I64) -> tuple[I64, I64]:
+        """Sums over every installation of parts with several."""
+        n = part.shape[0]
         count = self.count[part]
-        single = bool((count == 1).all())
-        if single:  # one installation each (the usual case): no expansion
-            k = self.start[part]
-            query = None
-        else:
-            k = _expand(self.start[part], count)
-            query = np.repeat(np.arange(n), count)
+        k = _expand(self.start[part], count)
+        query = np.repeat(np.arange(n), count)
         rows = self.order[k]
         inst = self.inst
-        upper = np.minimum(inst.removed_at[rows] - 1, at if query is None else at[query])
+        upper = np.minimum(inst.removed_at[rows] - 1, at[query])
         hi_us, hi_fc = self.index.totals(inst.aircraft[rows], upper, inclusive=True)
         valid = upper >= inst.installed_at[rows]
         d_us = np.where(valid, hi_us - self.base_us[k], 0)
         d_fc = np.where(valid, hi_fc - self.base_fc[k], 0)
-        if query is None:
-            return d_us, d_fc
         # sums per query; float64 holds these integers exactly (< 2**53 µs = 285 years)
         us = np.bincount(query, weights=d_us, minlength=n).astype(np.int64)
         fc = np.bincount(query, weights=d_fc, minlength=n).astype(np.int64)
@@ -264,25 +314,21 @@ def forecast(
     aircraft = np.concatenate((it_air_a, on_air[it_part_p]))
     kind = tasks.kind[task]
 
-    # --- counters now, per aircraft and per part, gathered per item ------------------------
+    # --- counters now, per aircraft and per part (gathered per item chunk by chunk) -------
     ids = np.arange(n_air, dtype=np.int64)
     us, fc = index.totals(ids, np.full(n_air, as_of, np.int64))
-    air_now = np.stack(
-        (fleet.aircraft_opening_fh + us / US_PER_HOUR, fleet.aircraft_opening_fc + fc), axis=1
+    # per-aircraft and per-part tables carry one spare last entry: the index of "none"
+    # (a part task's item has no aircraft table row of its own, nor an aircraft's a part)
+    air_now = (
+        _pad(fleet.aircraft_opening_fh + us / US_PER_HOUR),
+        _pad(fleet.aircraft_opening_fc + fc),
     )
     pids = np.arange(n_parts, dtype=np.int64)
     history = PartHistory.build(index, fleet.installations, n_parts)
     us, fc = history.totals(pids, np.full(n_parts, as_of, np.int64))
-    part_now = np.stack(
-        (fleet.part_opening_fh + us / US_PER_HOUR, fleet.part_opening_fc + fc), axis=1
-    )
-    cur = np.empty((2, n))
-    for u in (FH, FC):
-        cur[u, :n_a] = air_now[:, u][it_air_a]
-        cur[u, n_a:] = part_now[:, u][it_part_p]
-    start_day = np.concatenate(
-        (fleet.aircraft_delivered[it_air_a], fleet.part_manufactured[it_part_p])
-    )
+    part_now = (_pad(fleet.part_opening_fh + us / US_PER_HOUR), _pad(fleet.part_opening_fc + fc))
+    manufactured = _pad(fleet.part_manufactured)
+    delivered = _pad(fleet.aircraft_delivered)
 
     # --- compliances onto items ------------------------------------------------------------
     c = compliances
@@ -314,157 +360,209 @@ def forecast(
     last_row = np.where(done, starts + counts - 1, -1)
     last_c = np.where(done, c_idx[np.maximum(last_row, 0)] if c_idx.size else -1, -1)
 
-    # --- due per unit (one 1-D array per unit) -----------------------------------------------
+    # --- per task, per unit ----------------------------------------------------------------
     th = tasks.threshold
     iv = tasks.interval
     tol_t = np.nan_to_num(tasks.tolerance, nan=0.0)
     tol_t[tasks.kind == LIFE_LIMIT] = 0.0
     has_th_t = ~np.all(np.isnan(th), axis=1)
     first_t = np.where(has_th_t[:, None], th, iv)
+    first_u = [np.ascontiguousarray(first_t[:, u]) for u in range(4)]
     iv_u = [np.ascontiguousarray(iv[:, u]) for u in range(4)]
-    tol_u = [np.ascontiguousarray(tol_t[:, u])[task] for u in range(3)]
+    tol_tu = [np.ascontiguousarray(tol_t[:, u]) for u in range(3)]
     first_basis_t = np.where(has_th_t, FROM_THRESHOLD, FROM_ZERO_INTERVAL).astype(np.int8)
-    due_u = []  # FH, FC: counter values
-    basis_u = []
-    for u in range(4):
-        column = np.ascontiguousarray(first_t[:, u])
-        due_u.append(column[task])
-        basis_u.append(np.where(np.isnan(column), -1, first_basis_t).astype(np.int8)[task])
-    repeat_done = done & (kind == REPEAT)
-    # calendar dues from the start date, for the items whose due comes from it: those
-    # never done, and last_due items (their first compliance is tested against it)
-    from_start = ~repeat_done | (tasks.schedule_from[task] == LAST_DUE)
-    day_u = [np.full(n, NO_DAY, dtype=np.int64), np.full(n, NO_DAY, dtype=np.int64)]  # DY, MO
-    for col, u in ((0, DY), (1, MO)):
-        has = np.nonzero(from_start & ~np.isnan(due_u[u]))[0]
-        steps = due_u[u][has].astype(np.int64)
-        day_u[col][has] = start_day[has] + steps if u == DY else add_months(start_day[has], steps)
+    first_basis_u = [
+        np.where(np.isnan(first_u[u]), -1, first_basis_t).astype(np.int8) for u in range(4)
+    ]
     usage_t = ~np.all(np.isnan(iv[:, :2]), axis=1)
-
-    def counters_at(rows: I64) -> F64:
-        """Item counters (FH, FC) at compliance rows, stated values winning; NaN where
-        the task has no usage unit (nothing needs them)."""
-        vals = np.full((rows.shape[0], 2), np.nan)
-        items = ci[rows]
-        need = usage_t[task[items]]
-        on_air = need & (part[items] < 0)
-        k = np.nonzero(on_air)[0]
-        ac = aircraft[items[k]]
-        us, fc = index.totals(ac, cd[rows[k]])
-        vals[k, 0] = fleet.aircraft_opening_fh[ac] + us / US_PER_HOUR
-        vals[k, 1] = fleet.aircraft_opening_fc[ac] + fc
-        k = np.nonzero(need & ~on_air)[0]
-        pp = part[items[k]]
-        us, fc = history.totals(pp, cd[rows[k]])
-        vals[k, 0] = fleet.part_opening_fh[pp] + us / US_PER_HOUR
-        vals[k, 1] = fleet.part_opening_fc[pp] + fc
-        stated = c.stated[c_idx[rows]]
-        return np.where(np.isnan(stated), vals, stated)
-
-    def apply(items: I64, rows: I64, vals: F64, window: list[B] | None) -> None:
-        """Next due of ``items`` from their compliance ``rows`` with counters ``vals``
-        (base: the actual value, or the previous due where ``window``)."""
-        t = task[items]
-        day = cd[rows] // US_PER_DAY
-        for u in range(4):
-            step = iv_u[u][t]
-            has = ~np.isnan(step)
-            if u < 2:
-                actual = vals[:, u]
-                base = actual if window is None else np.where(window[u], due_u[u][items], actual)
-                due_u[u][items] = np.where(has, base + step, np.nan)
-            else:
-                prev = day_u[u - 2][items]
-                base_day: I64 = np.asarray(
-                    day if window is None else np.where(window[u], prev, day), dtype=np.int64
-                )
-                whole = np.where(has, step, 0).astype(np.int64)
-                nxt = base_day + whole if u == DY else add_months(base_day, whole)
-                day_u[u - 2][items] = np.where(has, nxt, NO_DAY)
-            b = (
-                FROM_ACTUAL
-                if window is None
-                else np.where(window[u], FROM_PREVIOUS_DUE, FROM_ACTUAL)
-            )
-            basis_u[u][items] = np.where(has, b, -1)
-
-    # last_done: only the last compliance matters
-    ld = np.nonzero(repeat_done & (tasks.schedule_from[task] == LAST_DONE))[0]
-    if ld.size:
-        rows = last_row[ld]
-        apply(ld, rows, counters_at(rows), None)
-    # last_due: walk every item's history, the k-th compliance of all items at once
-    lu_all = np.nonzero(repeat_done & (tasks.schedule_from[task] == LAST_DUE))[0]
-    for k in range(int(counts[lu_all].max(initial=0))):
-        items = lu_all[counts[lu_all] > k]
-        rows = starts[items] + k
-        vals = counters_at(rows)
-        day = cd[rows] // US_PER_DAY
-        window = []
-        for u in (FH, FC):
-            prev = due_u[u][items]
-            with np.errstate(invalid="ignore"):
-                window.append(np.abs(vals[:, u] - prev) <= tol_u[u][items])  # NaN: False
-        for col in (0, 1):
-            prev = day_u[col][items]
-            window.append((prev != NO_DAY) & (np.abs(day - prev) <= tol_u[DY][items]))
-        apply(items, rows, vals, window)
-
-    keep = ~((kind == ONCE) & done)  # a done directive drops out
-    # unit-major outputs (4, n): each unit's row is one contiguous array
-    due = np.empty((4, n))
-    due[FH], due[FC] = due_u[FH], due_u[FC]
-    for col, u in ((0, DY), (1, MO)):
-        due[u] = day_u[col]
-        due[u][day_u[col] == NO_DAY] = np.nan
-    basis = np.stack(basis_u)
-
-    # --- remaining, rates, projection ----------------------------------------------------
-    remaining = np.empty((4, n))
-    np.subtract(due[FH], cur[0], out=remaining[FH])
-    np.subtract(due[FC], cur[1], out=remaining[FC])
-    np.subtract(due[DY], today, out=remaining[DY])
-    np.subtract(due[MO], today, out=remaining[MO])
+    sched_due_t = tasks.schedule_from == LAST_DUE
+    # stated counters are rare (migrated records): a mask per compliance row
+    stated_fh = c.stated[c_idx, 0] if c_idx.size else np.zeros(0)
+    stated_fc = c.stated[c_idx, 1] if c_idx.size else np.zeros(0)
+    stated_row = ~np.isnan(stated_fh)
+    stated_row |= ~np.isnan(stated_fc)
     ac_rate, ac_planned = _rates(fleet, index, as_of)
-    has_ac = aircraft >= 0
-    safe = np.maximum(aircraft, 0)
+    rate_u = [_pad(ac_rate[:, u]) for u in (FH, FC)]
+    planned_u = [_pad(ac_planned[:, u]) for u in (FH, FC)]
+
+    # --- outputs, filled chunk by chunk of items -----------------------------------------
+    # unit-major (4, n): each unit's row is one contiguous array. Working a chunk at a
+    # time keeps every temporary small (in cache, no fresh pages to fault in).
+    due = np.empty((4, n))
+    remaining = np.empty((4, n))
+    projected = np.empty((4, n), dtype=np.int64)
+    basis = np.empty((4, n), dtype=np.int8)
+    cur = np.empty((2, n))
     rate = np.empty((2, n))
     planned = np.empty((2, n), dtype=bool)
-    for u in (FH, FC):
-        rate[u] = ac_rate[:, u][safe]
-        rate[u][~has_ac] = np.nan
-        planned[u] = ac_planned[:, u][safe] & has_ac
-    projected = np.empty((4, n), dtype=np.int64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for u in (FH, FC):
-            q = np.floor(remaining[u] / rate[u])
-            ok = np.isfinite(q) & (rate[u] > 0)
-            projected[u] = np.where(ok, today + np.where(ok, q, 0).astype(np.int64), NO_DAY)
-    projected[DY] = day_u[0]
-    projected[MO] = day_u[1]
-    # the earliest date; on a tie the first unit in FH, FC, DY, MO order
-    big = np.iinfo(np.int64).max
-    due_date = np.where(projected[FH] == NO_DAY, big, projected[FH])
-    driver = np.where(projected[FH] == NO_DAY, -1, FH).astype(np.int64)
-    for u in (FC, DY, MO):
-        p_u = projected[u]
-        better = (p_u != NO_DAY) & (p_u < due_date)
-        due_date[better] = p_u[better]
-        driver[better] = u
-    due_date[driver < 0] = NO_DAY
+    due_date = np.empty(n, dtype=np.int64)
+    driver = np.empty(n, dtype=np.int64)
+    status = np.empty(n, dtype=np.int64)
 
-    # --- status ----------------------------------------------------------------------------
-    with np.errstate(invalid="ignore"):
-        past = (remaining[FH] < 0) | (remaining[FC] < 0)
-        over = (remaining[FH] < -tol_u[FH]) | (remaining[FC] < -tol_u[FC])
-    tol_dy = tol_u[DY].astype(np.int64)
-    for d in day_u:
-        has = d != NO_DAY
-        past |= has & (today > d)
-        over |= has & (today > d + tol_dy)
-    status = np.where((driver >= 0) & (due_date <= today + horizon), DUE_SOON, OK)
-    status[past] = IN_TOLERANCE
-    status[over] = OVERDUE
+    def counters_at(rows: I64) -> tuple[F64, F64]:
+        """Item counters (FH, FC) at compliance rows, stated values winning; NaN where
+        the task has no usage unit (nothing needs them)."""
+        fh = np.full(rows.shape[0], np.nan)
+        fc = np.full(rows.shape[0], np.nan)
+        items = ci[rows]
+        need = usage_t[task[items]]
+        item_part = part[items]
+        on_air = need & (item_part < 0)
+        k = np.nonzero(on_air)[0]
+        ac = aircraft[items[k]]
+        us, cyc = index.totals(ac, cd[rows[k]])
+        fh[k] = fleet.aircraft_opening_fh[ac] + us / US_PER_HOUR
+        fc[k] = fleet.aircraft_opening_fc[ac] + cyc
+        k = np.nonzero(need & ~on_air)[0]
+        pp = item_part[k]
+        us, cyc = history.totals(pp, cd[rows[k]])
+        fh[k] = fleet.part_opening_fh[pp] + us / US_PER_HOUR
+        fc[k] = fleet.part_opening_fc[pp] + cyc
+        s = np.nonzero(stated_row[rows])[0]
+        if s.size:
+            for out, given in ((fh, stated_fh[rows[s]]), (fc, stated_fc[rows[s]])):
+                out[s] = np.where(np.isnan(given), out[s], given)
+        return fh, fc
+
+    def chunk(lo: int, hi: int) -> None:
+        """Every output of items lo..hi-1."""
+        t_l = task[lo:hi]
+        part_l = part[lo:hi]
+        air_l = aircraft[lo:hi]
+        kind_l = kind[lo:hi]
+        counts_l = counts[lo:hi]
+        is_part = part_l >= 0
+        safe_part = np.where(is_part, part_l, n_parts)
+        safe_air = np.where(air_l >= 0, air_l, n_air)
+        for u in (FH, FC):
+            np.copyto(
+                cur[u, lo:hi], np.where(is_part, part_now[u][safe_part], air_now[u][safe_air])
+            )
+        start_day = np.where(is_part, manufactured[safe_part], delivered[safe_air])
+        due_u = [first_u[u][t_l] for u in range(4)]  # FH, FC: counter values
+        basis_u = [first_basis_u[u][t_l] for u in range(4)]
+        tol_l = [tol_tu[u][t_l] for u in range(3)]
+        repeat_done = (counts_l > 0) & (kind_l == REPEAT)
+        sched_due = sched_due_t[t_l]
+        # calendar dues from the start date, for the items whose due comes from it: those
+        # never done, and last_due items (their first compliance is tested against it)
+        from_start = ~repeat_done | sched_due
+        day_u = [np.full(hi - lo, NO_DAY, dtype=np.int64) for _ in range(2)]  # DY, MO
+        for col, u in ((0, DY), (1, MO)):
+            has = np.nonzero(from_start & ~np.isnan(due_u[u]))[0]
+            steps = due_u[u][has].astype(np.int64)
+            day_u[col][has] = (
+                start_day[has] + steps if u == DY else add_months(start_day[has], steps)
+            )
+
+        def apply(items: I64, rows: I64, vals: tuple[F64, F64], window: list[B] | None) -> None:
+            """Next due of local ``items`` from their compliance ``rows`` with counters
+            ``vals`` (base: the actual value, or the previous due where ``window``)."""
+            t = t_l[items]
+            day = cd[rows] // US_PER_DAY
+            for u in range(4):
+                step = iv_u[u][t]
+                has = ~np.isnan(step)
+                if u < 2:
+                    actual = vals[u]
+                    base = (
+                        actual if window is None else np.where(window[u], due_u[u][items], actual)
+                    )
+                    due_u[u][items] = base + step  # NaN where the unit is absent
+                else:
+                    prev = day_u[u - 2][items]
+                    base_day: I64 = np.asarray(
+                        day if window is None else np.where(window[u], prev, day), dtype=np.int64
+                    )
+                    whole = np.where(has, step, 0).astype(np.int64)
+                    nxt = base_day + whole if u == DY else add_months(base_day, whole)
+                    day_u[u - 2][items] = np.where(has, nxt, NO_DAY)
+                b = (
+                    FROM_ACTUAL
+                    if window is None
+                    else np.where(window[u], FROM_PREVIOUS_DUE, FROM_ACTUAL)
+                )
+                basis_u[u][items] = np.where(has, b, -1)
+
+        # last_done: only the last compliance matters
+        ld = np.nonzero(repeat_done & ~sched_due)[0]
+        if ld.size:
+            rows = last_row[lo + ld]
+            apply(ld, rows, counters_at(rows), None)
+        # last_due: walk every item's history, the k-th compliance of all items at once
+        lu_all = np.nonzero(repeat_done & sched_due)[0]
+        lu_counts = counts_l[lu_all]
+        for k in range(int(lu_counts.max(initial=0))):
+            items = lu_all[lu_counts > k]
+            rows = starts[lo + items] + k
+            vals = counters_at(rows)
+            day = cd[rows] // US_PER_DAY
+            window = []
+            for u in (FH, FC):
+                prev = due_u[u][items]
+                with np.errstate(invalid="ignore"):
+                    window.append(np.abs(vals[u] - prev) <= tol_l[u][items])  # NaN: False
+            for col in (0, 1):
+                prev = day_u[col][items]
+                window.append((prev != NO_DAY) & (np.abs(day - prev) <= tol_l[DY][items]))
+            apply(items, rows, vals, window)
+
+        # --- due, remaining, rates, projection -----------------------------------------------
+        today_l = np.int64(today)
+        due[FH, lo:hi] = due_u[FH]
+        due[FC, lo:hi] = due_u[FC]
+        for col, u in ((0, DY), (1, MO)):
+            d = day_u[col]
+            due[u, lo:hi] = np.where(d == NO_DAY, np.nan, d)
+            projected[u, lo:hi] = d
+        for u in range(4):
+            basis[u, lo:hi] = basis_u[u]
+        np.subtract(due[FH, lo:hi], cur[FH, lo:hi], out=remaining[FH, lo:hi])
+        np.subtract(due[FC, lo:hi], cur[FC, lo:hi], out=remaining[FC, lo:hi])
+        np.subtract(due[DY, lo:hi], today, out=remaining[DY, lo:hi])
+        np.subtract(due[MO, lo:hi], today, out=remaining[MO, lo:hi])
+        has_ac = air_l >= 0
+        for u in (FH, FC):
+            r_u = np.where(has_ac, rate_u[u][safe_air], np.nan)
+            rate[u, lo:hi] = r_u
+            planned[u, lo:hi] = planned_u[u][safe_air] & has_ac
+            with np.errstate(invalid="ignore", divide="ignore"):
+                q = np.floor(remaining[u, lo:hi] / r_u)
+                ok = np.isfinite(q) & (r_u > 0)
+                q[~ok] = 0
+                projected[u, lo:hi] = np.where(ok, today_l + q.astype(np.int64), NO_DAY)
+        # the earliest date; on a tie the first unit in FH, FC, DY, MO order
+        p_fh = projected[FH, lo:hi]
+        none = p_fh == NO_DAY
+        dd = np.where(none, BIG, p_fh)
+        drv = np.where(none, -1, FH)
+        for u in (FC, DY, MO):
+            p_u = projected[u, lo:hi]
+            better = (p_u != NO_DAY) & (p_u < dd)
+            dd[better] = p_u[better]
+            drv[better] = u
+        dd[drv < 0] = NO_DAY
+        due_date[lo:hi] = dd
+        driver[lo:hi] = drv
+
+        # --- status ------------------------------------------------------------------------
+        with np.errstate(invalid="ignore"):
+            rem_fh, rem_fc = remaining[FH, lo:hi], remaining[FC, lo:hi]
+            past = (rem_fh < 0) | (rem_fc < 0)
+            over = (rem_fh < -tol_l[FH]) | (rem_fc < -tol_l[FC])
+        tol_dy = tol_l[DY].astype(np.int64)
+        for d in day_u:
+            has = d != NO_DAY
+            past |= has & (today_l > d)
+            over |= has & (today_l > d + tol_dy)
+        st = np.where((drv >= 0) & (dd <= today_l + horizon), DUE_SOON, OK)
+        st[past] = IN_TOLERANCE
+        st[over] = OVERDUE
+        status[lo:hi] = st
+
+    for lo in range(0, n, CHUNK):
+        chunk(lo, min(n, lo + CHUNK))
+    keep = ~((kind == ONCE) & (counts > 0))  # a done directive drops out
 
     # --- airworthiness ----------------------------------------------------------------------
     kept = np.arange(n, dtype=np.int64) if bool(keep.all()) else np.nonzero(keep)[0]
@@ -494,6 +592,13 @@ def forecast(
         ground_aircraft=aircraft[grounding],
         ground_item=grounding,
     )
+
+
+def _pad(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """``values`` with one spare zero at the end (the row of "none")."""
+    out = np.zeros(values.shape[0] + 1, dtype=values.dtype)
+    out[:-1] = values
+    return out
 
 
 def _key(task: I64, is_part: B, target: I64) -> I64:

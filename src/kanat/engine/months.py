@@ -48,27 +48,25 @@ def add_months(days: I64, months: I64) -> I64:
     """Each date plus N months, keeping the day of month, clamped to the month's last day
     (31 Jan + 1 MO = 28/29 Feb).
 
-    Dates in a forecast span a few thousand distinct days, so the civil calendar is
-    computed once per distinct day and month (lookup tables) and gathered per item."""
+    Dates in a forecast span a few thousand distinct days and intervals a few dozen month
+    counts, so the answer for every (day, months) pair in range is computed once into a
+    small table and gathered per item; wide ranges fall back to the direct arithmetic."""
     days = np.asarray(days, dtype=np.int64)
     months = np.broadcast_to(np.asarray(months, dtype=np.int64), days.shape)
-    if days.size == 0:
-        return days.copy()
-    lo, hi = int(days.min()), int(days.max())
-    if hi - lo > 400_000 or days.size < 64:
+    if days.size < 64:
         return _add_months_direct(days, months)
-    span = np.arange(lo, hi + 1, dtype=np.int64)
-    y, m, d = to_civil(span)
-    month_no = (y * 12 + m - 1)[days - lo]  # months since year 0 of each date
-    total = month_no + months
-    t_lo, t_hi = int(total.min()), int(total.max())
-    t_span = np.arange(t_lo, t_hi + 1, dtype=np.int64)
-    ty = np.floor_divide(t_span, 12)
-    tm = t_span - ty * 12 + 1
-    first = from_civil(ty, tm, np.ones_like(ty))
-    length = month_length(ty, tm)
-    k = total - t_lo
-    return first[k] + np.minimum(d[days - lo], length[k]) - 1
+    lo, hi = int(days.min()), int(days.max())
+    m_lo, m_hi = int(months.min()), int(months.max())
+    span_d, span_m = hi - lo + 1, m_hi - m_lo + 1
+    if span_d * span_m > min(4 * days.size, 1 << 22):
+        return _add_months_direct(days, months)
+    grid_d = np.repeat(np.arange(lo, hi + 1, dtype=np.int64), span_m)
+    grid_m = np.tile(np.arange(m_lo, m_hi + 1, dtype=np.int64), span_d)
+    table = _add_months_direct(grid_d, grid_m)
+    key = days * span_m
+    key += months
+    key -= lo * span_m + m_lo
+    return table[key]
 
 
 def _add_months_direct(days: I64, months: I64) -> I64:

@@ -14,12 +14,10 @@ from django.db.models import Q, QuerySet
 
 from kanat.engine import counters as core_counters
 from kanat.engine import due
-from kanat.engine.timebase import OPEN_END, to_us
+from kanat.engine.timebase import to_us
 from kanat.fleet.models import Aircraft, Flight, Installation, Part
 from kanat.maintenance.loading import (
-    epoch_us,
-    fetch_int_columns,
-    fetch_ints,
+    fetch_columns,
     fetch_mixed_columns,
     id_filter,
 )
@@ -141,6 +139,22 @@ def _day(value: dt.date) -> int:
     return (value - EPOCH_DAY).days
 
 
+def raw_rows(qs: QuerySet[Any, Any]) -> list[tuple[Any, ...]]:
+    """The rows of a ``values_list`` query as the database driver returns them (no
+    per-value conversion by Django: dates may come as ISO text on SQLite)."""
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def days_since_epoch(values: list[Any]) -> np.ndarray:
+    """Dates (``datetime.date`` or ISO text) as int64 days since 1970-01-01, in C."""
+    if not values:
+        return np.zeros(0, dtype=np.int64)
+    return np.array(values, dtype="datetime64[D]").astype(np.int64)
+
+
 def revisions_in_force(as_of: dt.datetime) -> list[TaskRevision]:
     """The revision of each task in force at ``as_of`` (the highest number started by then)."""
     latest: dict[int, TaskRevision] = {}
@@ -199,37 +213,93 @@ def _start(fn: Any, *args: Any) -> Any:
     return wait
 
 
+_TARGETS = ("aircraft_id", "part_id")
+
+
+def _start_compliance_reads(as_of: dt.datetime, *, with_ids: bool) -> list[Any]:
+    """Start reading the compliance history as of ``as_of`` (both targets), each on a
+    connection of its own; returns the functions that wait for them.
+
+    Records are append-only, so reading up to one id gives every read the same snapshot.
+    Each row leaves the database as one packed integer, task << 33 | stated << 32 |
+    target, and its instant; the few rows that state counters are read again in the
+    same order for their values. A corrected record is left out (its correction counts)."""
+    table = Compliance._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MAX(id) FROM {table}")
+        max_id = cursor.fetchone()[0] or 0
+    stated = "(stated_fh IS NOT NULL OR stated_fc IS NOT NULL)"
+    if connection.vendor == "postgresql":
+        packed = "(task_id::bigint << 33) | (({s})::int::bigint << 32) | {t}"
+    else:
+        packed = "(task_id << 33) | ({s} << 32) | {t}"
+    waits = []
+    for target in _TARGETS:
+        live = (
+            f"{target} IS NOT NULL AND done_at <= %s AND id <= %s AND id NOT IN "
+            f"(SELECT corrects_id FROM {table} WHERE corrects_id IS NOT NULL AND id <= %s)"
+        )
+        order = f"ORDER BY task_id, {target}, done_at, id"
+        params = [as_of, max_id, max_id]
+        ints = [packed.format(s=stated, t=target)] + (["id"] if with_ids else [])
+        waits.append(
+            _start(fetch_columns, ints, ["done_at"], f"FROM {table} WHERE {live} {order}", params)
+        )
+        waits.append(
+            _start(
+                fetch_mixed_columns,
+                f"SELECT stated_fh, stated_fc FROM {table} WHERE {live} AND {stated} {order}",
+                params,
+                2,
+            )
+        )
+    return waits
+
+
+def _join_compliance_reads(blocks: list[Any]) -> tuple[np.ndarray, ...]:
+    """Task ids, aircraft ids (-1), part ids (-1), instants, stated FH and FC (NaN) and
+    record ids (empty when not read) of both targets' reads, aircraft first."""
+    columns: list[list[np.ndarray]] = [[] for _ in range(7)]
+    for k, target in enumerate(_TARGETS):
+        cols, (fh, fc) = blocks[2 * k], blocks[2 * k + 1]
+        key, done = cols[0], cols[-1]
+        flagged = np.flatnonzero((key >> 32) & 1)
+        if flagged.shape[0] != fh.shape[0]:
+            raise RuntimeError("compliance records changed while they were read")
+        ids = key & 0xFFFFFFFF
+        none = np.full(key.shape[0], -1, dtype=np.int64)
+        st_fh = np.full(key.shape[0], np.nan)
+        st_fc = np.full(key.shape[0], np.nan)
+        st_fh[flagged] = fh
+        st_fc[flagged] = fc
+        parts = (key >> 33, *((ids, none) if target == "aircraft_id" else (none, ids)))
+        for column, values in zip(
+            columns,
+            (*parts, done, st_fh, st_fc, cols[1] if len(cols) == 3 else none[:0]),
+            strict=True,
+        ):
+            column.append(values)
+    return tuple(np.concatenate(c) for c in columns)
+
+
 def gather(
-    *, as_of: dt.datetime, aircraft: QuerySet[Aircraft] | None, parts_in_stores: bool
+    *,
+    as_of: dt.datetime,
+    aircraft: QuerySet[Aircraft] | None,
+    parts_in_stores: bool,
+    with_ids: bool = True,
 ) -> Gathered:
     """Bulk-load the inputs of a forecast as of ``as_of``.
 
     ``aircraft``: the aircraft to report (None: the whole fleet). Their parts are the
     ones installed on them at ``as_of``; ``parts_in_stores`` adds the parts installed
     nowhere (of the same owners). Aircraft a reported part was on before are loaded too,
-    to count its flights there, but are not reported.
+    to count its flights there, but are not reported. ``with_ids``: also read each
+    compliance record's id (for explanations; the bulk outputs do without).
     """
     as_of_us = to_us(as_of)
-    comp_table = Compliance._meta.db_table
     # the big reads of compliance history start first, on connections of their own
-    comp_waits = [
-        _start(
-            fetch_ints,
-            ["id", "task_id", target, epoch_us("done_at")],
-            f"FROM {comp_table} WHERE {target} IS NOT NULL AND done_at <= %s "
-            f"ORDER BY task_id, {target}, done_at, id",
-            [as_of],
-        )
-        for target in ("aircraft_id", "part_id")  # index order (task, target, done_at)
-    ]
-    # stated counters: few records (migrations) carry them
-    stated_wait = _start(
-        fetch_mixed_columns,
-        f"SELECT id, stated_fh, stated_fc FROM {comp_table} "
-        f"WHERE (stated_fh IS NOT NULL OR stated_fc IS NOT NULL) AND done_at <= %s ORDER BY id",
-        [as_of],
-        3,
-    )
+    comp_waits = _start_compliance_reads(as_of, with_ids=with_ids)
     report_ids: set[int] | None = (
         None if aircraft is None else set(aircraft.values_list("pk", flat=True))
     )
@@ -250,7 +320,7 @@ def gather(
                 pk__in=Installation.objects.filter(at_q).values("part_id")
             )
         part_qs = Part.objects.filter(part_q)
-    part_rows = list(
+    part_rows = raw_rows(
         part_qs.order_by("pk").values_list(
             "pk",
             "part_number__pn",
@@ -267,13 +337,9 @@ def gather(
         "part_id", part_ids if report_ids is not None or not parts_in_stores else None
     )
     inst_table = Installation._meta.db_table
-    inst_cols = fetch_ints(
-        [
-            "part_id",
-            "aircraft_id",
-            epoch_us("installed_at"),
-            f"COALESCE({epoch_us('removed_at')}, {OPEN_END})",
-        ],
+    inst_cols = fetch_columns(
+        ["part_id", "aircraft_id"],
+        ["installed_at", "removed_at"],
         f"FROM {inst_table} WHERE {inst_where}",
         inst_params,
     )
@@ -300,11 +366,13 @@ def gather(
     flight_where, flight_params = id_filter(
         "aircraft_id", ac_ids if report_ids is not None else None
     )
-    f_cols = fetch_ints(
-        ["aircraft_id", epoch_us("takeoff"), epoch_us("landing"), "cycles"],
+    f_cols = fetch_columns(
+        ["aircraft_id", "cycles"],
+        ["takeoff", "landing"],
         f"FROM {Flight._meta.db_table} WHERE {flight_where} ORDER BY aircraft_id, landing",
         flight_params,
     )
+    f_cols = [f_cols[0], f_cols[2], f_cols[3], f_cols[1]]
     ac_index = _index_of(ac_ids)
     part_index = _index_of(part_ids)
     flights = core_counters.Flights(
@@ -321,38 +389,9 @@ def gather(
     )
     revisions = revisions_in_force(as_of)
     rev_index = {r.task_id: i for i, r in enumerate(revisions)}
-    corrected = fetch_int_columns(
-        f"SELECT corrects_id FROM {comp_table} WHERE corrects_id IS NOT NULL", [], 1
-    )[0]
-    blocks = [wait() for wait in comp_waits]
-    stated = stated_wait()
-    n_ac = blocks[0][0].shape[0]
-    joined = [np.concatenate((a, b)) for a, b in zip(blocks[0], blocks[1], strict=True)]
-    on_aircraft = np.arange(joined[0].shape[0]) < n_ac
-    stated_fh = np.full(joined[0].shape[0], np.nan)
-    stated_fc = np.full(joined[0].shape[0], np.nan)
-    if stated[0].size:
-        ids = stated[0].astype(np.int64)
-        at = np.searchsorted(ids, joined[0])
-        hit = (at < ids.size) & (ids[np.minimum(at, ids.size - 1)] == joined[0])
-        stated_fh[hit] = stated[1][at[hit]]
-        stated_fc[hit] = stated[2][at[hit]]
-    c_cols = [
-        joined[0],
-        joined[1],
-        np.where(on_aircraft, joined[2], -1),
-        np.where(on_aircraft, -1, joined[2]),
-        joined[3],
-        stated_fh,
-        stated_fc,
-    ]
-    if corrected.size:
-        live = ~np.isin(c_cols[0].astype(np.int64), corrected)
-        c_cols = [c[live] for c in c_cols]
-    c_pk = c_cols[0].astype(np.int64)
-    c_task_id = c_cols[1].astype(np.int64)
-    c_ac = c_cols[2].astype(np.int64)
-    c_part = c_cols[3].astype(np.int64)
+    c_task_id, c_ac, c_part, c_done, stated_fh, stated_fc, c_pk = _join_compliance_reads(
+        [wait() for wait in comp_waits]
+    )
     task_map = np.full(int(c_task_id.max(initial=0)) + 1, -1, dtype=np.int64)
     for task_id, i in rev_index.items():
         if task_id < len(task_map):
@@ -386,17 +425,17 @@ def gather(
         part_number=np.array([r[3] for r in part_rows], dtype=np.int64),
         part_opening_fh=np.array([r[4] for r in part_rows], dtype=np.float64),
         part_opening_fc=np.array([r[5] for r in part_rows], dtype=np.int64),
-        part_manufactured_day=np.array([_day(r[6]) for r in part_rows], dtype=np.int64),
+        part_manufactured_day=days_since_epoch([r[6] for r in part_rows]),
         installations=installations,
         flights=flights,
         revisions=revisions,
         compliance_task=c_task[relevant],
         compliance_aircraft=c_ac_i[relevant],
         compliance_part=c_part_i[relevant],
-        compliance_done_at=c_cols[4][relevant].astype(np.int64),
-        compliance_stated_fh=c_cols[5][relevant],
-        compliance_stated_fc=c_cols[6][relevant],
-        compliance_pk=c_pk[relevant],
+        compliance_done_at=c_done[relevant],
+        compliance_stated_fh=stated_fh[relevant],
+        compliance_stated_fc=stated_fc[relevant],
+        compliance_pk=c_pk[relevant] if c_pk.size else c_pk,
     )
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from kanat.engine import due
 from kanat.maintenance.forecasting import Gathered, from_us_dt, sorted_items
+from kanat.maintenance.parallel import forked_text
 
 EPOCH_DAY = dt.date(1970, 1, 1)
 
@@ -67,9 +68,12 @@ def chunks_by_shape(
         yield begin, chunk, [local for local in np.split(by_shape, bounds) if local.size]
 
 
-def write_json(g: Gathered, r: due.Result, statuses: list[dict[str, object]]) -> Iterator[str]:
+def write_json(
+    g: Gathered, r: due.Result, statuses: list[dict[str, object]], *, processes: int = 1
+) -> Iterator[str]:
     """The document in chunks of text, items in the spec's order; memory stays bounded by
-    one chunk of formatted items."""
+    one chunk of formatted items. ``processes`` > 1 formats the items on that many cores
+    (forked processes: command-line use only)."""
     order = sorted_items(g, r)
     # lookup tables as object arrays: gathering from them runs in C; index 0 is null
     aircraft_json = _table(["null"] + [json.dumps(s) for s in g.aircraft_serial])
@@ -101,9 +105,13 @@ def write_json(g: Gathered, r: due.Result, statuses: list[dict[str, object]]) ->
         + present[2] * 2
         + present[3]
     )
-    yield '{"as_of": ' + json.dumps(from_us_dt(g.as_of_us).isoformat().replace("+00:00", "Z"))
-    yield ',\n "items": [\n'
-    for begin, chunk, groups in chunks_by_shape(order, shape, CHUNK):
+
+    def items_text(part: np.ndarray) -> Iterator[str]:
+        """The items of ``part``, one per line, joined by ",\\n"."""
+        for begin, chunk, groups in chunks_by_shape(part, shape, CHUNK):
+            yield from chunk_text(begin, chunk, groups)
+
+    def chunk_text(begin: int, chunk: np.ndarray, groups: list[np.ndarray]) -> Iterator[str]:
         lines = np.empty(chunk.shape[0], dtype=object)
         for local in groups:
             group = chunk[local]
@@ -145,6 +153,10 @@ def write_json(g: Gathered, r: due.Result, statuses: list[dict[str, object]]) ->
         if begin:
             yield ",\n"
         yield ",\n".join(lines.tolist())
+
+    yield '{"as_of": ' + json.dumps(from_us_dt(g.as_of_us).isoformat().replace("+00:00", "Z"))
+    yield ',\n "items": [\n'
+    yield from forked_text(order, items_text, processes=processes, sep=",\n")
     yield '\n ],\n "aircraft_status": [\n'
     yield ",\n".join(json.dumps(s) for s in statuses)
     yield "\n ]\n}\n"

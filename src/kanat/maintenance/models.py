@@ -169,9 +169,23 @@ class Compliance(AppendOnly):
                 name="compliance_one_target",
             ),
         ]
+        # the forecast reads the history in (task, target, done_at) order from these
+        # alone (covering: the stated counters are in them too)
         indexes = [
-            models.Index(fields=["task", "aircraft", "done_at"]),
-            models.Index(fields=["task", "part", "done_at"]),
+            models.Index(
+                fields=["task", "aircraft", "done_at", "stated_fh", "stated_fc"],
+                name="compliance_task_aircraft",
+            ),
+            models.Index(
+                fields=["task", "part", "done_at", "stated_fh", "stated_fc"],
+                name="compliance_task_part",
+            ),
+            # the few records stating counters, read again on their own
+            models.Index(
+                fields=["task", "aircraft", "part", "done_at"],
+                condition=Q(stated_fh__isnull=False) | Q(stated_fc__isnull=False),
+                name="compliance_stated",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ import numpy as np
 from kanat.engine import due
 from kanat.maintenance.forecasting import STATUS_LABELS, Gathered, from_us_dt, sorted_items
 from kanat.maintenance.jsonout import chunks_by_shape
+from kanat.maintenance.parallel import forked_text
 
 EPOCH_DAY = dt.date(1970, 1, 1)
 CHUNK = 200_000
@@ -28,7 +29,12 @@ def _padded(values: list[str]) -> list[str]:
 
 
 def write_table(
-    g: Gathered, r: due.Result, statuses: list[tuple[str, str, list[str]]], horizon: int
+    g: Gathered,
+    r: due.Result,
+    statuses: list[tuple[str, str, list[str]]],
+    horizon: int,
+    *,
+    processes: int = 1,
 ) -> Iterator[str]:
     order = sorted_items(g, r)
     used_aircraft = np.unique(r.aircraft[r.kept])
@@ -73,49 +79,53 @@ def write_table(
     shape = (
         r.task.astype(np.int64) * 16 + present[0] * 8 + present[1] * 4 + present[2] * 2 + present[3]
     )
-    for _begin, chunk, groups in chunks_by_shape(order, shape, CHUNK):
-        lines = np.empty(chunk.shape[0], dtype=object)
-        for local in groups:
-            group = chunk[local]
-            units = [k for k in range(4) if present[k, group[0]]]
-            due_parts: list[list[str]] = []
-            rem_parts: list[list[str]] = []
-            for k in units:
-                name = due.UNITS[k] + " "
-                if k == 0:
-                    d_txt = list(map("{:.1f}".format, r.due[k, group].tolist()))
-                    r_txt = list(map("{:.1f}".format, r.remaining[k, group].tolist()))
-                elif k == 1:
-                    d_txt = list(map("{:g}".format, r.due[k, group].tolist()))
-                    r_txt = list(map("{:g}".format, r.remaining[k, group].tolist()))
-                else:
-                    d_txt = dates_of(r.due[k, group].astype(np.int64))
-                    r_txt = list(map("{:g} d".format, r.remaining[k, group].tolist()))
-                due_parts.append(list(map(name.__add__, d_txt)))
-                rem_parts.append(list(map(name.__add__, r_txt)))
-            due_text = (
-                list(map(" ".join, zip(*due_parts, strict=True)))
-                if due_parts
-                else [""] * group.size
-            )
-            rem_text = (
-                list(map(" ".join, zip(*rem_parts, strict=True)))
-                if rem_parts
-                else [""] * group.size
-            )
-            due_text = list(map(str.ljust, due_text, repeat(DUE_WIDTH)))
-            columns = [
-                [status_col[s] for s in r.status[group].tolist()],
-                dates_of(r.due_date[group]),
-                [driver_col[d + 1] for d in r.driver[group].tolist()],
-                [aircraft_col[a + 1] for a in r.aircraft[group].tolist()],
-                [part_col[p + 1] for p in r.part[group].tolist()],
-                [task_col[int(r.task[group[0]])]] * group.size,
-                due_text,
-                rem_text,
-            ]
-            lines[local] = list(map("  ".join, zip(*columns, strict=True)))
-        yield "\n".join(line.rstrip() for line in lines.tolist()) + "\n"
+
+    def items_text(part: np.ndarray) -> Iterator[str]:
+        for _begin, chunk, groups in chunks_by_shape(part, shape, CHUNK):
+            lines = np.empty(chunk.shape[0], dtype=object)
+            for local in groups:
+                group = chunk[local]
+                units = [k for k in range(4) if present[k, group[0]]]
+                due_parts: list[list[str]] = []
+                rem_parts: list[list[str]] = []
+                for k in units:
+                    name = due.UNITS[k] + " "
+                    if k == 0:
+                        d_txt = list(map("{:.1f}".format, r.due[k, group].tolist()))
+                        r_txt = list(map("{:.1f}".format, r.remaining[k, group].tolist()))
+                    elif k == 1:
+                        d_txt = list(map("{:g}".format, r.due[k, group].tolist()))
+                        r_txt = list(map("{:g}".format, r.remaining[k, group].tolist()))
+                    else:
+                        d_txt = dates_of(r.due[k, group].astype(np.int64))
+                        r_txt = list(map("{:g} d".format, r.remaining[k, group].tolist()))
+                    due_parts.append(list(map(name.__add__, d_txt)))
+                    rem_parts.append(list(map(name.__add__, r_txt)))
+                due_text = (
+                    list(map(" ".join, zip(*due_parts, strict=True)))
+                    if due_parts
+                    else [""] * group.size
+                )
+                rem_text = (
+                    list(map(" ".join, zip(*rem_parts, strict=True)))
+                    if rem_parts
+                    else [""] * group.size
+                )
+                due_text = list(map(str.ljust, due_text, repeat(DUE_WIDTH)))
+                columns = [
+                    [status_col[s] for s in r.status[group].tolist()],
+                    dates_of(r.due_date[group]),
+                    [driver_col[d + 1] for d in r.driver[group].tolist()],
+                    [aircraft_col[a + 1] for a in r.aircraft[group].tolist()],
+                    [part_col[p + 1] for p in r.part[group].tolist()],
+                    [task_col[int(r.task[group[0]])]] * group.size,
+                    due_text,
+                    rem_text,
+                ]
+                lines[local] = list(map("  ".join, zip(*columns, strict=True)))
+            yield "\n".join(line.rstrip() for line in lines.tolist()) + "\n"
+
+    yield from forked_text(order, items_text, processes=processes)
     yield "\n"
     for serial, status, reasons in statuses:
         yield f"{serial}: {status}" + (f" ({', '.join(reasons)})" if reasons else "") + "\n"

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from kanat.fleet.models import Aircraft
 from kanat.maintenance import forecasting
 from kanat.maintenance.jsonout import write_json
+from kanat.maintenance.parallel import available_cores
 from kanat.maintenance.tableout import write_table
 
 
@@ -57,7 +58,9 @@ class Command(BaseCommand):
             aircraft = Aircraft.objects.filter(serial=options["aircraft"])
             if not aircraft.exists():
                 raise CommandError(f"unknown aircraft {options['aircraft']!r}")
-        g = forecasting.gather(as_of=as_of, aircraft=aircraft, parts_in_stores=aircraft is None)
+        g = forecasting.gather(
+            as_of=as_of, aircraft=aircraft, parts_in_stores=aircraft is None, with_ids=False
+        )
         r = forecasting.run_core(g, horizon=options["horizon"])
         statuses = forecasting.aircraft_statuses(g, r)
         if options["format"] == "json":
@@ -68,10 +71,15 @@ class Command(BaseCommand):
                     {"aircraft": s.aircraft, "status": s.status, "reasons": s.reasons}
                     for s in statuses
                 ],
+                processes=available_cores(),
             )
         else:
             chunks = write_table(
-                g, r, [(s.aircraft, s.status, s.reasons) for s in statuses], options["horizon"]
+                g,
+                r,
+                [(s.aircraft, s.status, s.reasons) for s in statuses],
+                options["horizon"],
+                processes=available_cores(),
             )
         for chunk in chunks:
             self.stdout.write(chunk, ending="")
