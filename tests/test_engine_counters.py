@@ -63,3 +63,47 @@ def test_counters_match_the_spec_loop(case):
                     cyc += c
         assert pfc[p] == 1 + cyc
         assert pfh[p] == 1 + us / US_PER_HOUR
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 5 * 24), st.integers(1, 30)),
+        max_size=40,
+    ),
+    st.lists(st.tuples(st.integers(-1, 5), st.integers(-48, 7 * 24)), min_size=1, max_size=30),
+    st.booleans(),
+)
+def test_rank_by_day_table_matches_binary_search(rows, queries, inclusive):
+    """The day table and the binary search give the rank the definition gives."""
+    import dataclasses
+
+    from kanat.engine.counters import FlightIndex
+    from kanat.engine.timebase import US_PER_DAY
+
+    hour = US_PER_HOUR
+    flights = sorted({(a, t * hour // 3, t * hour // 3 + d * hour // 7) for a, t, d in rows})
+    fl = Flights(
+        np.array([f[0] for f in flights], dtype=np.int64),
+        np.array([f[2] - 1 for f in flights], dtype=np.int64),
+        np.array([f[2] for f in flights], dtype=np.int64),
+        np.ones(len(flights), dtype=np.int64),
+    )
+    index = FlightIndex.build(fl)
+    search = dataclasses.replace(index, days=None)
+    a = np.array([q[0] for q in queries], dtype=np.int64)
+    t = np.array([q[1] * hour // 2 for q in queries], dtype=np.int64)
+    got = index.rank(a, t, inclusive=inclusive)
+    assert got.tolist() == search.rank(a, t, inclusive=inclusive).tolist()
+    n_air = int(fl.aircraft.max()) + 1 if flights else 0
+    for k, (qa, qt) in enumerate(zip(a.tolist(), t.tolist(), strict=True)):
+        before = [
+            f
+            for f in flights
+            if f[0] < qa or (f[0] == qa and (f[2] <= qt if inclusive else f[2] < qt))
+        ]
+        expected = len(before) if qa < n_air or not flights else len(flights)
+        assert got[k] == (0 if qa < 0 else expected)
+    if flights:
+        assert index.days is not None or len(flights) > 8  # the table is in use
+    assert US_PER_DAY % hour == 0

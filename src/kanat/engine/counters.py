@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from kanat.engine.timebase import US_PER_HOUR
+from kanat.engine.timebase import US_PER_DAY, US_PER_HOUR
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -61,6 +61,10 @@ class FlightIndex:
     keys: I64  # per flight in sorted order: aircraft << 32 | rank of its landing
     starts: I64  # per aircraft index 0..max: its first flight in sorted order (+ end)
     direct: tuple[int, int] | None  # (t0, span): keys are aircraft * span + (landing - t0)
+    # a table of ranks at each UTC day start per aircraft: (first day, days + 1, most flights
+    # landing on one aircraft-day, table) -- a query then costs a lookup and a few steps
+    # instead of a binary search over every flight
+    days: tuple[int, int, int, I64] | None = None
 
     @classmethod
     def build(cls, flights: Flights) -> FlightIndex:
@@ -102,6 +106,7 @@ class FlightIndex:
             keys,
             starts.astype(np.int64),
             direct,
+            _day_table(aircraft, landing, n_air),
         )
 
     def rank(self, aircraft: I64, instant: I64, *, inclusive: bool) -> I64:
@@ -111,6 +116,8 @@ class FlightIndex:
         instant = np.asarray(instant, dtype=np.int64)
         if self.aircraft.shape[0] == 0:
             return np.zeros(aircraft.shape, dtype=np.int64)
+        if self.days is not None:
+            return self._rank_by_day(aircraft, instant, inclusive)
         side: Literal["left", "right"] = "right" if inclusive else "left"
         if self.direct is not None:
             t0, span = self.direct
@@ -119,6 +126,26 @@ class FlightIndex:
         # landings <= t are those whose rank < r (inclusive), < t: rank < r (left)
         r = np.searchsorted(self.times, instant, side=side)
         return np.searchsorted(self.keys, (aircraft << 32) | r.astype(np.int64), side="left")
+
+    def _rank_by_day(self, aircraft: I64, instant: I64, inclusive: bool) -> I64:
+        assert self.days is not None
+        d0, width, most, table = self.days
+        n = self.starts.shape[0] - 1
+        known = (aircraft >= 0) & (aircraft < n)
+        a = np.where(known, aircraft, 0)
+        day = np.floor_divide(instant, US_PER_DAY)
+        np.subtract(day, d0, out=day)
+        np.clip(day, 0, width - 1, out=day)
+        r = table[a * width + day]
+        end = self.starts[a + 1]
+        last = self.landing.shape[0] - 1
+        for _ in range(most):  # step over the flights landing that day up to the instant
+            at = self.landing[np.minimum(r, last)]
+            step = (r < end) & ((at <= instant) if inclusive else (at < instant))
+            if not bool(step.any()):
+                break
+            r += step
+        return np.where(known, r, np.where(aircraft < 0, 0, self.landing.shape[0]))
 
     def start(self, aircraft: I64) -> I64:
         """Index of each aircraft's first flight in sorted order."""
@@ -134,6 +161,33 @@ class FlightIndex:
         hi = self.rank(aircraft, instant, inclusive=inclusive)
         lo = self.start(aircraft)
         return self.cum_us[hi] - self.cum_us[lo], self.cum_fc[hi] - self.cum_fc[lo]
+
+
+#: the day table is used while it has at most this many cells per flight (plus a floor)
+DAY_TABLE_CELLS_PER_FLIGHT = 4
+DAY_TABLE_MIN_CELLS = 1 << 20
+DAY_TABLE_MOST_PER_DAY = 8
+
+
+def _day_table(aircraft: I64, landing: I64, n_air: int) -> tuple[int, int, int, I64] | None:
+    """Per aircraft and UTC day (from the first landing's day to one past the last), the
+    rank of the aircraft's first flight landing on or after that day's start; None when
+    the table would be large for the flights or one aircraft-day holds many landings."""
+    if landing.size == 0:
+        return None
+    day = np.floor_divide(landing, US_PER_DAY)
+    d0 = int(day.min())
+    width = int(day.max()) - d0 + 2  # + a column past the last day
+    cells = n_air * width
+    if cells > max(DAY_TABLE_CELLS_PER_FLIGHT * landing.size, DAY_TABLE_MIN_CELLS):
+        return None
+    cell = aircraft * width + (day - d0)
+    per_cell = np.bincount(cell, minlength=cells)
+    most = int(per_cell.max())
+    if most > DAY_TABLE_MOST_PER_DAY:
+        return None
+    table = np.cumsum(per_cell) - per_cell  # exclusive: flights in earlier cells
+    return d0, width, most, table.astype(np.int64)
 
 
 def aircraft_counters(

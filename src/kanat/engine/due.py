@@ -104,19 +104,38 @@ class Result:
     part: I64
     due: F64  # (4, n) unit-major: counter values for FH/FC, day numbers for DY/MO; NaN absent
     remaining: F64  # (4, n): calendar units in days
-    projected: I64  # (4, n): day the unit gives; NO_DAY when none
+    projected: I64  # (2, n): day the usage unit (FH, FC) gives; NO_DAY when none
     due_date: I64  # NO_DAY: none
-    driver: I64  # -1: none
-    status: I64
+    driver: npt.NDArray[np.int8]  # -1: none
+    status: npt.NDArray[np.int8]
     basis: npt.NDArray[np.int8]  # (4, n) how each unit's due was reached
     last_compliance: I64  # index into the compliances given, -1: never done
-    current: F64  # (2, n): FH, FC of the item as of as_of
-    rate: F64  # (2, n): rate used per day (NaN: none)
-    rate_planned: B  # (2, n)
+    # FH, FC as of as_of, per aircraft (n_air, 2) and per part (n_parts, 2); the rate each
+    # aircraft's items use (NaN: none) and whether it was planned
+    aircraft_now: F64
+    part_now: F64
+    aircraft_rate: F64
+    aircraft_rate_planned: B
     grounded: B  # per aircraft
     # the (aircraft, item) pairs that ground it
     ground_aircraft: I64
     ground_item: I64
+
+    def current(self, i: int) -> tuple[float, float]:
+        """FH, FC of item i as of as_of (its part's, else its aircraft's)."""
+        p, a = int(self.part[i]), int(self.aircraft[i])
+        row = self.part_now[p] if p >= 0 else self.aircraft_now[a]
+        return float(row[0]), float(row[1])
+
+    def rate(self, i: int) -> tuple[tuple[float, float], tuple[bool, bool]]:
+        """The FH and FC rates per day item i projects with (NaN: none: a part in stores)
+        and whether each was planned."""
+        a = int(self.aircraft[i])
+        if a < 0:
+            return (np.nan, np.nan), (False, False)
+        fh, fc = self.aircraft_rate[a]
+        p_fh, p_fc = self.aircraft_rate_planned[a]
+        return (float(fh), float(fc)), (bool(p_fh), bool(p_fc))
 
 
 @dataclass(frozen=True)
@@ -382,22 +401,18 @@ def forecast(
     stated_row = ~np.isnan(stated_fh)
     stated_row |= ~np.isnan(stated_fc)
     ac_rate, ac_planned = _rates(fleet, index, as_of)
-    rate_u = [_pad(ac_rate[:, u]) for u in (FH, FC)]
-    planned_u = [_pad(ac_planned[:, u]) for u in (FH, FC)]
+    rate_u = [_pad(ac_rate[:, u], np.nan) for u in (FH, FC)]
 
     # --- outputs, filled chunk by chunk of items -----------------------------------------
     # unit-major (4, n): each unit's row is one contiguous array. Working a chunk at a
     # time keeps every temporary small (in cache, no fresh pages to fault in).
     due = np.empty((4, n))
     remaining = np.empty((4, n))
-    projected = np.empty((4, n), dtype=np.int64)
+    projected = np.empty((2, n), dtype=np.int64)
     basis = np.empty((4, n), dtype=np.int8)
-    cur = np.empty((2, n))
-    rate = np.empty((2, n))
-    planned = np.empty((2, n), dtype=bool)
     due_date = np.empty(n, dtype=np.int64)
-    driver = np.empty(n, dtype=np.int64)
-    status = np.empty(n, dtype=np.int64)
+    driver = np.empty(n, dtype=np.int8)
+    status = np.empty(n, dtype=np.int8)
 
     def counters_at(rows: I64) -> tuple[F64, F64]:
         """Item counters (FH, FC) at compliance rows, stated values winning; NaN where
@@ -434,10 +449,7 @@ def forecast(
         is_part = part_l >= 0
         safe_part = np.where(is_part, part_l, n_parts)
         safe_air = np.where(air_l >= 0, air_l, n_air)
-        for u in (FH, FC):
-            np.copyto(
-                cur[u, lo:hi], np.where(is_part, part_now[u][safe_part], air_now[u][safe_air])
-            )
+        cur = [np.where(is_part, part_now[u][safe_part], air_now[u][safe_air]) for u in (FH, FC)]
         start_day = np.where(is_part, manufactured[safe_part], delivered[safe_air])
         due_u = [first_u[u][t_l] for u in range(4)]  # FH, FC: counter values
         basis_u = [first_basis_u[u][t_l] for u in range(4)]
@@ -514,30 +526,30 @@ def forecast(
         for col, u in ((0, DY), (1, MO)):
             d = day_u[col]
             due[u, lo:hi] = np.where(d == NO_DAY, np.nan, d)
-            projected[u, lo:hi] = d
         for u in range(4):
             basis[u, lo:hi] = basis_u[u]
-        np.subtract(due[FH, lo:hi], cur[FH, lo:hi], out=remaining[FH, lo:hi])
-        np.subtract(due[FC, lo:hi], cur[FC, lo:hi], out=remaining[FC, lo:hi])
+        np.subtract(due_u[FH], cur[FH], out=remaining[FH, lo:hi])
+        np.subtract(due_u[FC], cur[FC], out=remaining[FC, lo:hi])
         np.subtract(due[DY, lo:hi], today, out=remaining[DY, lo:hi])
         np.subtract(due[MO, lo:hi], today, out=remaining[MO, lo:hi])
-        has_ac = air_l >= 0
+        proj = []
         for u in (FH, FC):
-            r_u = np.where(has_ac, rate_u[u][safe_air], np.nan)
-            rate[u, lo:hi] = r_u
-            planned[u, lo:hi] = planned_u[u][safe_air] & has_ac
+            r_u = rate_u[u][safe_air]  # the spare row (no aircraft) is NaN
             with np.errstate(invalid="ignore", divide="ignore"):
                 q = np.floor(remaining[u, lo:hi] / r_u)
                 ok = np.isfinite(q) & (r_u > 0)
                 q[~ok] = 0
-                projected[u, lo:hi] = np.where(ok, today_l + q.astype(np.int64), NO_DAY)
+                p_u = np.where(ok, today_l + q.astype(np.int64), NO_DAY)
+            projected[u, lo:hi] = p_u
+            proj.append(p_u)
+        proj += day_u
         # the earliest date; on a tie the first unit in FH, FC, DY, MO order
-        p_fh = projected[FH, lo:hi]
+        p_fh = proj[FH]
         none = p_fh == NO_DAY
         dd = np.where(none, BIG, p_fh)
-        drv = np.where(none, -1, FH)
+        drv = np.where(none, -1, FH).astype(np.int8)
         for u in (FC, DY, MO):
-            p_u = projected[u, lo:hi]
+            p_u = proj[u]
             better = (p_u != NO_DAY) & (p_u < dd)
             dd[better] = p_u[better]
             drv[better] = u
@@ -555,7 +567,7 @@ def forecast(
             has = d != NO_DAY
             past |= has & (today_l > d)
             over |= has & (today_l > d + tol_dy)
-        st = np.where((drv >= 0) & (dd <= today_l + horizon), DUE_SOON, OK)
+        st = np.where((drv >= 0) & (dd <= today_l + horizon), DUE_SOON, OK).astype(np.int8)
         st[past] = IN_TOLERANCE
         st[over] = OVERDUE
         status[lo:hi] = st
@@ -585,18 +597,19 @@ def forecast(
         status=status,
         basis=basis,
         last_compliance=last_c,
-        current=cur,
-        rate=rate,
-        rate_planned=planned,
+        aircraft_now=np.stack((air_now[0][:-1], air_now[1][:-1]), axis=1),
+        part_now=np.stack((part_now[0][:-1], part_now[1][:-1]), axis=1),
+        aircraft_rate=ac_rate,
+        aircraft_rate_planned=ac_planned,
         grounded=grounded,
         ground_aircraft=aircraft[grounding],
         ground_item=grounding,
     )
 
 
-def _pad(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """``values`` with one spare zero at the end (the row of "none")."""
-    out = np.zeros(values.shape[0] + 1, dtype=values.dtype)
+def _pad(values: npt.NDArray[Any], spare: float = 0) -> npt.NDArray[Any]:
+    """``values`` with one spare value at the end (the row of "none")."""
+    out = np.full(values.shape[0] + 1, spare, dtype=values.dtype)
     out[:-1] = values
     return out
 

@@ -753,7 +753,7 @@ def explain_item(g: Gathered, r: due.Result, i: int) -> list[str]:
         basis = due.BASES[int(r.basis[k, i])] if r.basis[k, i] >= 0 else "threshold"
         if k < 2:
             lines.append(
-                f"{unit}: due at {r.due[k, i]:.2f} ({basis}); now {r.current[k, i]:.2f}, "
+                f"{unit}: due at {r.due[k, i]:.2f} ({basis}); now {r.current(i)[k]:.2f}, "
                 f"remaining {r.remaining[k, i]:.2f}" + _projection(r, i, k)
             )
         else:
@@ -780,10 +780,11 @@ def explain_item(g: Gathered, r: due.Result, i: int) -> list[str]:
 
 
 def _projection(r: due.Result, i: int, k: int) -> str:
-    rate = r.rate[k, i]
+    rates, planned = r.rate(i)
+    rate = rates[k]
     if np.isnan(rate) or rate <= 0:
         return "; no utilisation to project a date from."
-    source = "planned" if r.rate_planned[k, i] else "average of the last 90 days"
+    source = "planned" if planned[k] else "average of the last 90 days"
     day = r.projected[k, i]
     return (
         f"; at {rate:.3f}/day ({source}) that is "
