@@ -3,9 +3,12 @@ records, corrected records left out, instants exact (both backends)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kanat.bundles.importer import import_bundle
 from kanat.engine.timebase import to_us
@@ -70,3 +73,34 @@ def test_flight_instants_are_read_exactly():
     g = forecasting.gather(as_of=f.utc(2025, 4, 1), aircraft=None, parts_in_stores=True)
     assert g.flights.takeoff.tolist() == [to_us(fl.takeoff), to_us(plain.takeoff)]
     assert g.flights.landing.tolist() == [to_us(fl.landing), to_us(plain.landing)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 12, 31)).map(
+            lambda d: d.replace(tzinfo=dt.UTC)
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.booleans(),
+)
+def test_sqlite_instant_text_parses_exactly(instants, whole_seconds):
+    from kanat.maintenance.loading import parse_sqlite_instants
+
+    if whole_seconds:
+        instants = [i.replace(microsecond=0) for i in instants]
+    text = ",".join(str(i.replace(tzinfo=None)) for i in instants)  # as Django stores them
+    assert parse_sqlite_instants(text, len(instants)).tolist() == [to_us(i) for i in instants]
+    assert parse_sqlite_instants(text).tolist() == [to_us(i) for i in instants]
+
+
+@pytest.mark.parametrize(
+    "text", ["2024-02-29T23:59:5x", "yesterday", "2024-02-29 23:59:59.12345x", "2024-2-9 1:2:3"]
+)
+def test_sqlite_instant_text_that_is_not_an_instant_is_refused(text):
+    from kanat.maintenance.loading import parse_sqlite_instants
+
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        parse_sqlite_instants(text)

@@ -149,10 +149,14 @@ def raw_rows(qs: QuerySet[Any, Any]) -> list[tuple[Any, ...]]:
 
 
 def days_since_epoch(values: list[Any]) -> np.ndarray:
-    """Dates (``datetime.date`` or ISO text) as int64 days since 1970-01-01, in C."""
+    """Dates (``datetime.date`` or ISO text) as int64 days since 1970-01-01; each
+    distinct date converted once (a fleet's dates repeat)."""
     if not values:
         return np.zeros(0, dtype=np.int64)
-    return np.array(values, dtype="datetime64[D]").astype(np.int64)
+    distinct = list(dict.fromkeys(values))
+    days = np.array(distinct, dtype="datetime64[D]").astype(np.int64).tolist()
+    lookup = dict(zip(distinct, days, strict=True))
+    return np.array([lookup[v] for v in values], dtype=np.int64)
 
 
 def revisions_in_force(as_of: dt.datetime) -> list[TaskRevision]:
@@ -235,11 +239,15 @@ def _start_compliance_reads(as_of: dt.datetime, *, with_ids: bool) -> list[Any]:
         packed = "(task_id << 33) | ({s} << 32) | {t}"
     waits = []
     for target in _TARGETS:
+        # "+id" keeps SQLite on the corrects_id index (not a scan of every id below max_id)
         live = (
             f"{target} IS NOT NULL AND done_at <= %s AND id <= %s AND id NOT IN "
-            f"(SELECT corrects_id FROM {table} WHERE corrects_id IS NOT NULL AND id <= %s)"
+            f"(SELECT corrects_id FROM {table} WHERE corrects_id IS NOT NULL AND +id <= %s)"
         )
-        order = f"ORDER BY task_id, {target}, done_at, id"
+        # the order of the covering indexes (rows at one instant: by their stated counters,
+        # then id); the stated rows are read in the same order from their partial index
+        order = f"ORDER BY task_id, {target}, done_at, stated_fh, stated_fc, id"
+        stated_order = "ORDER BY task_id, aircraft_id, part_id, done_at, stated_fh, stated_fc, id"
         params = [as_of, max_id, max_id]
         ints = [packed.format(s=stated, t=target)] + (["id"] if with_ids else [])
         waits.append(
@@ -248,7 +256,8 @@ def _start_compliance_reads(as_of: dt.datetime, *, with_ids: bool) -> list[Any]:
         waits.append(
             _start(
                 fetch_mixed_columns,
-                f"SELECT stated_fh, stated_fc FROM {table} WHERE {live} AND {stated} {order}",
+                f"SELECT stated_fh, stated_fc FROM {table} "
+                f"WHERE {live} AND {stated} {stated_order}",
                 params,
                 2,
             )
@@ -259,27 +268,32 @@ def _start_compliance_reads(as_of: dt.datetime, *, with_ids: bool) -> list[Any]:
 def _join_compliance_reads(blocks: list[Any]) -> tuple[np.ndarray, ...]:
     """Task ids, aircraft ids (-1), part ids (-1), instants, stated FH and FC (NaN) and
     record ids (empty when not read) of both targets' reads, aircraft first."""
-    columns: list[list[np.ndarray]] = [[] for _ in range(7)]
+    sizes = [blocks[2 * k][0].shape[0] for k in range(len(_TARGETS))]
+    total = sum(sizes)
+    with_ids = len(blocks[0]) == 3
+    task = np.empty(total, dtype=np.int64)
+    on = {t: np.full(total, -1, dtype=np.int64) for t in _TARGETS}
+    done = np.empty(total, dtype=np.int64)
+    st_fh = np.full(total, np.nan)
+    st_fc = np.full(total, np.nan)
+    pk = np.empty(total if with_ids else 0, dtype=np.int64)
+    at = 0
     for k, target in enumerate(_TARGETS):
         cols, (fh, fc) = blocks[2 * k], blocks[2 * k + 1]
-        key, done = cols[0], cols[-1]
+        key = cols[0]
+        part = slice(at, at + sizes[k])
         flagged = np.flatnonzero((key >> 32) & 1)
         if flagged.shape[0] != fh.shape[0]:
             raise RuntimeError("compliance records changed while they were read")
-        ids = key & 0xFFFFFFFF
-        none = np.full(key.shape[0], -1, dtype=np.int64)
-        st_fh = np.full(key.shape[0], np.nan)
-        st_fc = np.full(key.shape[0], np.nan)
-        st_fh[flagged] = fh
-        st_fc[flagged] = fc
-        parts = (key >> 33, *((ids, none) if target == "aircraft_id" else (none, ids)))
-        for column, values in zip(
-            columns,
-            (*parts, done, st_fh, st_fc, cols[1] if len(cols) == 3 else none[:0]),
-            strict=True,
-        ):
-            column.append(values)
-    return tuple(np.concatenate(c) for c in columns)
+        np.right_shift(key, 33, out=task[part])
+        np.bitwise_and(key, 0xFFFFFFFF, out=on[target][part])
+        done[part] = cols[-1]
+        st_fh[at + flagged] = fh
+        st_fc[at + flagged] = fc
+        if with_ids:
+            pk[part] = cols[1]
+        at += sizes[k]
+    return task, on["aircraft_id"], on["part_id"], done, st_fh, st_fc, pk
 
 
 def gather(
@@ -399,7 +413,9 @@ def gather(
     c_task = task_map[c_task_id] if len(c_task_id) else c_task_id
     c_ac_i = ac_index(c_ac)
     c_part_i = part_index(c_part)
-    relevant = (c_task >= 0) & ((c_ac_i >= 0) | (c_part_i >= 0))
+    relevant: Any = (c_task >= 0) & ((c_ac_i >= 0) | (c_part_i >= 0))
+    if bool(relevant.all()):
+        relevant = slice(None)  # no copies
     return Gathered(
         as_of_us=as_of_us,
         aircraft_pk=np.array(ac_ids, dtype=np.int64),

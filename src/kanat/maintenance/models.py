@@ -182,7 +182,7 @@ class Compliance(AppendOnly):
             ),
             # the few records stating counters, read again on their own
             models.Index(
-                fields=["task", "aircraft", "part", "done_at"],
+                fields=["task", "aircraft", "part", "done_at", "stated_fh", "stated_fc"],
                 condition=Q(stated_fh__isnull=False) | Q(stated_fc__isnull=False),
                 name="compliance_stated",
             ),
