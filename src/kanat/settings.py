@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "kanat.core",
     "kanat.fleet",
     "kanat.maintenance",
+    "kanat.flightdata",
     "kanat.api",
 ]
 
@@ -167,3 +168,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+# Flight logs can be gigabytes: uploads go straight to a temporary file on disk, never
+# into memory (kanat.flightdata reads them from there).
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]

@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("kanat.api.urls")),
     path("", include("kanat.maintenance.urls")),
+    path("", include("kanat.flightdata.urls")),
     path("", include("kanat.fleet.urls")),
 ]

@@ -279,3 +279,49 @@ def check_against_reference(case) -> None:
             e["status"],
         ), (g, e)
     assert got["grounded"] == expected["grounded"]
+
+
+def test_raised_items_are_due_by_their_day_with_the_task_tolerance():
+    """An item raised on an aircraft (e.g. by a hard landing) is due by its day alone."""
+    from kanat.engine.timebase import US_PER_DAY
+
+    fleet = due.Fleet(
+        aircraft_opening_fh=np.zeros(2),
+        aircraft_opening_fc=np.zeros(2, dtype=np.int64),
+        aircraft_delivered=np.array([19095, 19095]),
+        aircraft_variant=np.array([7, 7]),
+        aircraft_rate=np.full((2, 2), np.nan),
+        part_opening_fh=np.zeros(0),
+        part_opening_fc=np.zeros(0, dtype=np.int64),
+        part_manufactured=np.zeros(0, dtype=np.int64),
+        part_number=np.zeros(0, dtype=np.int64),
+        installations=Installations.empty(),
+        flights=Flights.empty(),
+    )
+    tasks = due.Tasks(
+        kind=np.array([due.REPEAT, due.ONCE]),
+        schedule_from=np.zeros(2, dtype=np.int64),
+        threshold=np.array([[np.nan] * 4, [np.nan, np.nan, 0.0, np.nan]]),
+        interval=np.array([[np.nan, np.nan, 30.0, np.nan], [np.nan] * 4]),
+        tolerance=np.array([[np.nan] * 3, [np.nan, np.nan, 2.0]]),
+        part_number=np.array([-1, -1]),
+        variant_task=np.array([0]),
+        variant_id=np.array([7]),
+    )
+    comps = due.Compliances(
+        *(np.zeros(0, dtype=np.int64) for _ in range(4)), stated=np.zeros((0, 2))
+    )
+    raised = due.Raised(task=np.array([1]), aircraft=np.array([1]), due_day=np.array([19100]))
+    for day, status, grounded in (
+        (19099, "due_soon", False),
+        (19101, "in_tolerance", False),
+        (19103, "overdue", True),
+    ):
+        r = due.forecast(fleet, tasks, comps, as_of=day * US_PER_DAY + 1, raised=raised)
+        assert r.task.tolist() == [0, 0, 1] and r.aircraft.tolist() == [0, 1, 1]
+        assert r.due[2, 2] == 19100 and np.isnan(r.due[[0, 1, 3], 2]).all()
+        assert r.basis[2, 2] == due.FROM_RAISED
+        assert due.STATUSES[r.status[2]] == status
+        assert r.grounded.tolist() == [False, grounded]
+        if grounded:
+            assert r.ground_item.tolist() == [2]

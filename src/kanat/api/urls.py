@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from kanat.api import forecast, views
+from kanat.api import flightlogs, forecast, views
 
 router = DefaultRouter()
 router.register("operators", views.OperatorViewSet, basename="operator")
@@ -13,6 +13,7 @@ router.register("aircraft", views.AircraftViewSet, basename="aircraft")
 router.register("parts", views.PartViewSet, basename="part")
 router.register("installations", views.InstallationViewSet, basename="installation")
 router.register("flights", views.FlightViewSet, basename="flight")
+router.register("flight-logs", flightlogs.FlightLogViewSet, basename="flightlog")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

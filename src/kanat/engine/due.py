@@ -36,12 +36,13 @@ OK, DUE_SOON, IN_TOLERANCE, OVERDUE = 0, 1, 2, 3
 STATUSES = ("ok", "due_soon", "in_tolerance", "overdue")
 NO_DAY = np.iinfo(np.int64).min  # a null date
 # how a unit's due was reached, for explanations
-FROM_THRESHOLD, FROM_ZERO_INTERVAL, FROM_ACTUAL, FROM_PREVIOUS_DUE = 0, 1, 2, 3
+FROM_THRESHOLD, FROM_ZERO_INTERVAL, FROM_ACTUAL, FROM_PREVIOUS_DUE, FROM_RAISED = 0, 1, 2, 3, 4
 BASES = (
     "threshold",
     "interval from new",
     "interval from the compliance",
     "interval from the previous due",
+    "raised on the aircraft",
 )
 RATE_WINDOW_DAYS = 90
 CHUNK = 1 << 15  # items worked at a time
@@ -78,6 +79,22 @@ class Tasks:
     part_number: I64  # -1: applies to variants
     variant_task: I64  # pairs (variant_task[k], variant_id[k]): task applies to variant
     variant_id: I64
+
+
+@dataclass(frozen=True)
+class Raised:
+    """One-off items raised on aircraft (an inspection a flight finding calls for): the
+    task (index t), the aircraft, the day it is due by. Due by calendar alone (with the
+    task's DY tolerance); the caller leaves out the ones done by ``as_of``."""
+
+    task: I64
+    aircraft: I64
+    due_day: I64
+
+    @classmethod
+    def empty(cls) -> Raised:
+        z = np.zeros(0, dtype=np.int64)
+        return cls(z, z, z)
 
 
 @dataclass(frozen=True)
@@ -272,9 +289,11 @@ def forecast(
     horizon: int = 30,
     report_aircraft: B | None = None,
     report_parts: B | None = None,
+    raised: Raised | None = None,
 ) -> Result:
     """The forecast as of ``as_of`` (µs). ``report_*`` masks limit the items made
-    (other aircraft and parts still count for part histories); default: all.
+    (other aircraft and parts still count for part histories); default: all. ``raised``
+    items (of reported aircraft) come after the programme's.
 
     Compliances may come in any order; given sorted by (task, target, done_at) they are
     used as they are."""
@@ -325,12 +344,16 @@ def forecast(
     it_part_p = part_by_group[_expand(p_start[t_pn[pt]], pt_count)]
     it_task_p = np.repeat(pt, pt_count)
     n_p = it_part_p.shape[0]
-    n = n_a + n_p
+    raised = raised or Raised.empty()
+    mine = rep_air[raised.aircraft] if raised.aircraft.size else np.zeros(0, bool)
+    r_task, r_air, r_due = raised.task[mine], raised.aircraft[mine], raised.due_day[mine]
+    n_base = n_a + n_p
+    n = n_base + r_task.shape[0]
 
-    task = np.concatenate((it_task_a, it_task_p))
-    part = np.concatenate((np.full(n_a, -1, np.int64), it_part_p))
+    task = np.concatenate((it_task_a, it_task_p, r_task))
+    part = np.concatenate((np.full(n_a, -1, np.int64), it_part_p, np.full(r_task.shape[0], -1)))
     on_air = _aircraft_at(fleet.installations, n_parts, as_of)
-    aircraft = np.concatenate((it_air_a, on_air[it_part_p]))
+    aircraft = np.concatenate((it_air_a, on_air[it_part_p], r_air))
     kind = tasks.kind[task]
 
     # --- counters now, per aircraft and per part (gathered per item chunk by chunk) -------
@@ -451,8 +474,13 @@ def forecast(
         safe_air = np.where(air_l >= 0, air_l, n_air)
         cur = [np.where(is_part, part_now[u][safe_part], air_now[u][safe_air]) for u in (FH, FC)]
         start_day = np.where(is_part, manufactured[safe_part], delivered[safe_air])
-        due_u = [first_u[u][t_l] for u in range(4)]  # FH, FC: counter values
-        basis_u = [first_basis_u[u][t_l] for u in range(4)]
+        if lo >= n_base:  # raised items: due by their day alone
+            due_u = [np.full(hi - lo, np.nan) for _ in range(4)]
+            basis_u = [np.full(hi - lo, -1, dtype=np.int8) for _ in range(4)]
+            basis_u[DY][:] = FROM_RAISED
+        else:
+            due_u = [first_u[u][t_l] for u in range(4)]  # FH, FC: counter values
+            basis_u = [first_basis_u[u][t_l] for u in range(4)]
         tol_l = [tol_tu[u][t_l] for u in range(3)]
         repeat_done = (counts_l > 0) & (kind_l == REPEAT)
         sched_due = sched_due_t[t_l]
@@ -460,6 +488,8 @@ def forecast(
         # never done, and last_due items (their first compliance is tested against it)
         from_start = ~repeat_done | sched_due
         day_u = [np.full(hi - lo, NO_DAY, dtype=np.int64) for _ in range(2)]  # DY, MO
+        if lo >= n_base:
+            day_u[0][:] = r_due[lo - n_base : hi - n_base]  # (due_u stays NaN: not from start)
         for col, u in ((0, DY), (1, MO)):
             has = np.nonzero(from_start & ~np.isnan(due_u[u]))[0]
             steps = due_u[u][has].astype(np.int64)
@@ -572,8 +602,10 @@ def forecast(
         st[over] = OVERDUE
         status[lo:hi] = st
 
-    for lo in range(0, n, CHUNK):
-        chunk(lo, min(n, lo + CHUNK))
+    for lo in range(0, n_base, CHUNK):
+        chunk(lo, min(n_base, lo + CHUNK))
+    if n > n_base:
+        chunk(n_base, n)
     keep = ~((kind == ONCE) & (counts > 0))  # a done directive drops out
 
     # --- airworthiness ----------------------------------------------------------------------

@@ -30,6 +30,19 @@ class AircraftType(models.Model):
     manufacturer = models.CharField(max_length=200, blank=True)
     kind = models.CharField(max_length=20, choices=AssetKind.choices, default=AssetKind.AIRCRAFT)
     notes = models.TextField(blank=True, help_text="Sources of figures; invented ones say so.")
+    limits = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Envelope and limits flight logs are checked against, e.g. "
+        '{"oat_min_c": -54, "oat_max_c": 54, "max_speed_ms": 60, '
+        '"hard_landing_accel_ms2": 29.4} (kanat.flightlogs.findings.Limits).',
+    )
+    finding_tasks = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The task a finding raises on the aircraft, by finding code, e.g. "
+        '{"HARD_LANDING": "05-51-01"}.',
+    )
 
     objects = TenantManager()
 

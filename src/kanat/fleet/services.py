@@ -78,6 +78,49 @@ def create_aircraft_type(
 
 
 @transaction.atomic
+def set_type_limits(
+    *,
+    actor: User | None,
+    aircraft_type: AircraftType,
+    limits: dict[str, Any],
+    finding_tasks: dict[str, str] | None = None,
+) -> AircraftType:
+    """Set the envelope and limits flight logs are checked against (keys of
+    ``kanat.flightlogs.findings.Limits``) and the task each finding code raises."""
+    from kanat.flightlogs.findings import FINDING_CODES, Limits
+
+    require(actor, Capability.MANAGE_REFERENCE)
+    try:
+        checked = Limits.from_mapping(limits).as_dict()
+    except ValueError as exc:
+        raise RuleViolation(str(exc), field="limits") from None
+    tasks = dict(finding_tasks or {})
+    for code, task in tasks.items():
+        if code not in FINDING_CODES:
+            raise RuleViolation(
+                f"unknown finding {code!r}; findings are {', '.join(FINDING_CODES)}",
+                field="finding_tasks",
+            )
+        if not isinstance(task, str) or not task:
+            raise RuleViolation(
+                f"finding {code}: the task code must be text", field="finding_tasks"
+            )
+    obj = AircraftType.objects.select_for_update().get(pk=aircraft_type.pk)
+    before = {"limits": obj.limits, "finding_tasks": obj.finding_tasks}
+    obj.limits = {k: v for k, v in checked.items() if v is not None}
+    obj.finding_tasks = tasks
+    obj.save(update_fields=["limits", "finding_tasks"])
+    audit.record(
+        actor=actor,
+        action="fleet.set_type_limits",
+        instance=obj,
+        before=before,
+        after={"limits": obj.limits, "finding_tasks": obj.finding_tasks},
+    )
+    return obj
+
+
+@transaction.atomic
 def create_variant(
     *,
     actor: User | None,

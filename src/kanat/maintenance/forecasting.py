@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 from django.db import connection, connections
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from kanat.engine import counters as core_counters
 from kanat.engine import due
@@ -21,7 +21,7 @@ from kanat.maintenance.loading import (
     fetch_mixed_columns,
     id_filter,
 )
-from kanat.maintenance.models import Compliance, TaskRevision
+from kanat.maintenance.models import Compliance, RaisedItem, TaskRevision
 
 STATUS_LABELS = {
     "overdue": "overdue",
@@ -130,6 +130,10 @@ class Gathered:
     compliance_stated_fh: np.ndarray  # NaN: not stated
     compliance_stated_fc: np.ndarray
     compliance_pk: np.ndarray
+    # open raised items (task index, aircraft index, due day)
+    raised_task: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    raised_aircraft: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    raised_due_day: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 EPOCH_DAY = dt.date(1970, 1, 1)
@@ -263,6 +267,35 @@ def _start_compliance_reads(as_of: dt.datetime, *, with_ids: bool) -> list[Any]:
             )
         )
     return waits
+
+
+def open_raised_items(
+    as_of: dt.datetime, ac_ids: list[int], rev_index: dict[int, int], ac_index: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Items raised on these aircraft by ``as_of`` and not closed by then (no compliance of
+    the task on the aircraft since it was raised, other than a corrected one)."""
+    done = Compliance.objects.filter(
+        task_id=OuterRef("task_id"),
+        aircraft_id=OuterRef("aircraft_id"),
+        done_at__gte=OuterRef("raised_at"),
+        done_at__lte=as_of,
+        corrected_by__isnull=True,
+    )
+    rows = list(
+        RaisedItem.objects.filter(aircraft_id__in=ac_ids, raised_at__lte=as_of)
+        .exclude(Exists(done))
+        .order_by("id")
+        .values_list("task_id", "aircraft_id", "due_by")
+    )
+    rows = [r for r in rows if r[0] in rev_index]
+    if not rows:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z
+    return (
+        np.array([rev_index[r[0]] for r in rows], dtype=np.int64),
+        ac_index(np.array([r[1] for r in rows], dtype=np.int64)),
+        np.array([_day(r[2]) for r in rows], dtype=np.int64),
+    )
 
 
 def _join_compliance_reads(blocks: list[Any]) -> tuple[np.ndarray, ...]:
@@ -413,6 +446,7 @@ def gather(
     c_task = task_map[c_task_id] if len(c_task_id) else c_task_id
     c_ac_i = ac_index(c_ac)
     c_part_i = part_index(c_part)
+    raised = open_raised_items(as_of, ac_ids, rev_index, ac_index)
     relevant: Any = (c_task >= 0) & ((c_ac_i >= 0) | (c_part_i >= 0))
     if bool(relevant.all()):
         relevant = slice(None)  # no copies
@@ -452,6 +486,9 @@ def gather(
         compliance_stated_fh=stated_fh[relevant],
         compliance_stated_fc=stated_fc[relevant],
         compliance_pk=c_pk[relevant] if c_pk.size else c_pk,
+        raised_task=raised[0],
+        raised_aircraft=raised[1],
+        raised_due_day=raised[2],
     )
 
 
@@ -519,6 +556,7 @@ def run_core(g: Gathered, *, horizon: int, parts_report: np.ndarray | None = Non
         horizon=horizon,
         report_aircraft=g.aircraft_report,
         report_parts=g.part_report,
+        raised=due.Raised(g.raised_task, g.raised_aircraft, g.raised_due_day),
     )
 
 

@@ -191,3 +191,30 @@ class Compliance(AppendOnly):
     def __str__(self) -> str:
         target = self.aircraft.serial if self.aircraft_id else str(self.part)
         return f"{self.task.code} on {target} at {self.done_at:%Y-%m-%d %H:%M}Z"
+
+
+class RaisedItem(AppendOnly):
+    """A task raised on one aircraft by an event (a flight finding such as a hard landing):
+    due by a day, closed by a compliance record of that task on that aircraft made after
+    it was raised. Append-only like the records it comes from."""
+
+    TENANT_PATH = "aircraft__operator"
+
+    aircraft = models.ForeignKey(Aircraft, on_delete=models.PROTECT, related_name="raised_items")
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="raised_items")
+    raised_at = models.DateTimeField()
+    due_by = models.DateField(help_text="UTC date it is due by (the task's DY tolerance applies)")
+    reason = models.CharField(max_length=300)
+    source_ref = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["raised_at", "id"]
+        indexes = [models.Index(fields=["aircraft", "task", "raised_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.task.code} on {self.aircraft.serial} (raised {self.raised_at:%Y-%m-%d})"

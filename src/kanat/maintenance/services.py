@@ -20,6 +20,7 @@ from kanat.maintenance.models import (
     TOLERANCE_UNITS,
     UNITS,
     Compliance,
+    RaisedItem,
     ScheduleFrom,
     Task,
     TaskKind,
@@ -127,6 +128,9 @@ def define_task(
 ) -> tuple[TaskRevision, bool]:
     """Create a task, or a new revision of it when its content changed (else a no-op).
 
+    A ``once`` task with neither variants nor a part number applies only where an event
+    raises it (an inspection a flight finding calls for, see ``RaisedItem``).
+
     Returns the revision in force and whether it was created now.
 
     The first revision is in force from the beginning; a later one from
@@ -145,9 +149,15 @@ def define_task(
         schedule_from=schedule_from,
     )
     variant_list = list(variants)
-    if bool(variant_list) == (part_number is not None):
+    if variant_list and part_number is not None:
         raise RuleViolation(
             "a task applies either to listed variants or to one part number", field="applies_to"
+        )
+    if not variant_list and part_number is None and kind != TaskKind.ONCE:
+        raise RuleViolation(
+            "a task that applies to no variant and no part number is raised on an aircraft "
+            "by an event (a flight finding): it must be of kind once",
+            field="applies_to",
         )
     if part_number is not None and part_number.tracking != PartTracking.SERIAL:
         raise RuleViolation(
@@ -242,8 +252,17 @@ def record_compliance(
     rev = revision_in_force(task, done_at) or revision_in_force(task, timezone.now())
     if rev is None:
         raise RuleViolation(f"task {task.code} has no revision", field="task")
-    if aircraft is not None and (
-        rev.part_number_id is not None or not rev.variants.filter(pk=aircraft.variant_id).exists()
+    raised_here = (
+        aircraft is not None
+        and RaisedItem.objects.filter(task=task, aircraft=aircraft, raised_at__lte=done_at).exists()
+    )
+    if (
+        aircraft is not None
+        and not raised_here
+        and (
+            rev.part_number_id is not None
+            or not rev.variants.filter(pk=aircraft.variant_id).exists()
+        )
     ):
         raise RuleViolation(
             f"task {task.code} does not apply to {aircraft.serial} ({aircraft.variant.code})",

@@ -1,0 +1,96 @@
+"""Imported flight logs and the findings (exceedances) read from them.
+
+Both are records: written once by ``services.import_flight_log`` and never changed. The
+flights a log gives are ordinary ``fleet.Flight`` rows (source "log", ``source_ref``
+``flightlog:<id>``), so counters and the forecast move with them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from kanat.core.models import Operator, User
+from kanat.core.tenancy import TenantManager
+from kanat.fleet.models import Aircraft, Flight
+from kanat.maintenance.models import RaisedItem
+
+
+class Record(models.Model):
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError(f"{self._meta.label} rows are records: they are not changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(f"{self._meta.label} rows are records: they are not deleted")
+
+
+class FlightLog(Record):
+    TENANT_PATH = "operator"
+
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="flight_logs")
+    aircraft = models.ForeignKey(Aircraft, on_delete=models.PROTECT, related_name="flight_logs")
+    sha256 = models.CharField(max_length=64, unique=True, help_text="of the file's content")
+    name = models.CharField(max_length=255, help_text="file name as uploaded")
+    size = models.BigIntegerField()
+    format = models.CharField(max_length=20)
+    vehicle_id = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    duration_s = models.FloatField()
+    flight_rule = models.CharField(max_length=40)
+    summary = models.JSONField(help_text="kanat flightlog summarize output")
+    plot = models.JSONField(help_text="down-sampled series for the log page")
+    imported_at = models.DateTimeField(auto_now_add=True)
+    imported_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-imported_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.aircraft.serial})"
+
+    @property
+    def source_ref(self) -> str:
+        return f"flightlog:{self.pk}"
+
+    def flights(self) -> models.QuerySet[Flight]:
+        return Flight.objects.filter(aircraft_id=self.aircraft_id, source_ref=self.source_ref)
+
+
+class Finding(Record):
+    TENANT_PATH = "operator"
+
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="+")
+    log = models.ForeignKey(FlightLog, on_delete=models.PROTECT, related_name="findings")
+    aircraft = models.ForeignKey(Aircraft, on_delete=models.PROTECT, related_name="findings")
+    flight = models.ForeignKey(
+        Flight, null=True, blank=True, on_delete=models.PROTECT, related_name="findings"
+    )
+    code = models.CharField(max_length=40)
+    message = models.CharField(max_length=300)
+    at = models.DateTimeField(null=True, blank=True)
+    t_s = models.FloatField(help_text="seconds from the log's start")
+    series = models.CharField(max_length=40)
+    sample = models.BigIntegerField(help_text="index of the sample in that series")
+    value = models.FloatField()
+    limit = models.FloatField()
+    raised = models.ForeignKey(
+        RaisedItem, null=True, blank=True, on_delete=models.PROTECT, related_name="findings"
+    )
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["log", "t_s", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.code} at {self.t_s:.1f} s of {self.log.name}"

@@ -1,0 +1,213 @@
+"""Importing a flight log: one transaction, all or nothing, idempotent by content.
+
+``import_flight_log`` reads the file with the Django-free core (``kanat.flightlogs``),
+checks it against the aircraft type's limits, records its flights through
+``fleet.services.record_flights`` (so overlaps with recorded flights are refused there, and
+counters and the forecast move), stores the log's findings, and raises on the aircraft the
+task its type names for a finding (e.g. a hard-landing inspection due the day it happened).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from kanat import flightlogs
+from kanat.core import audit
+from kanat.core.errors import Conflict, RuleViolation
+from kanat.core.models import User
+from kanat.core.roles import Capability
+from kanat.core.services import require
+from kanat.engine.timebase import from_us
+from kanat.fleet.models import Aircraft, Flight, FlightSource
+from kanat.fleet.services import FlightInput, record_flights
+from kanat.flightdata.models import Finding, FlightLog
+from kanat.flightlogs.findings import Limits
+from kanat.flightlogs.plots import plot_data
+from kanat.maintenance.models import RaisedItem, Task
+
+#: the largest log accepted (a 30-hour MALE flight logs gigabytes)
+MAX_LOG_BYTES = int(os.environ.get("KANAT_MAX_LOG_BYTES", str(8 << 30)))
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def type_limits(aircraft: Aircraft) -> Limits:
+    try:
+        return Limits.from_mapping(aircraft.variant.aircraft_type.limits)
+    except ValueError as exc:
+        raise RuleViolation(
+            f"type {aircraft.variant.aircraft_type.code}: {exc}", field="limits"
+        ) from None
+
+
+@transaction.atomic
+def import_flight_log(
+    *, actor: User | None, aircraft: Aircraft, path: str | os.PathLike[str], name: str = ""
+) -> tuple[FlightLog, bool]:
+    """Import the log at ``path`` for ``aircraft``. Returns the log and whether it was
+    created now: the same content imported again (under any name) changes nothing.
+
+    Refused with a message naming the problem, and nothing written: a file we cannot read,
+    a log that gives flights but no wall-clock time, flights overlapping ones already
+    recorded for the aircraft, the same log already imported for another aircraft."""
+    require(actor, Capability.RECORD_FLIGHT)
+    if actor is not None and actor.operator_id not in (None, aircraft.operator_id):
+        raise RuleViolation(f"aircraft {aircraft.serial} is not yours", field="aircraft")
+    name = name or os.path.basename(os.fspath(path))
+    size = os.path.getsize(path)
+    if size > MAX_LOG_BYTES:
+        raise RuleViolation(
+            f"{name}: {size:,} bytes is more than the {MAX_LOG_BYTES:,} a log may have",
+            field="file",
+        )
+    sha = file_sha256(path)
+    existing = FlightLog.objects.select_related("aircraft").filter(sha256=sha).first()
+    if existing is not None:
+        if existing.aircraft_id != aircraft.pk:
+            raise Conflict(
+                f"{name}: this log (SHA-256 {sha[:12]}…) was already imported for "
+                f"{existing.aircraft.serial} as {existing.name}",
+                field="file",
+            )
+        return existing, False
+    aircraft = Aircraft.objects.select_related("variant__aircraft_type").get(pk=aircraft.pk)
+    limits = type_limits(aircraft)
+    try:
+        data, extraction, found = flightlogs.analyse(path, limits)
+    except flightlogs.LogError as exc:
+        raise RuleViolation(f"{name}: {exc}", field="file") from None
+    if extraction.flights and data.start_us is None:
+        raise RuleViolation(
+            f"{name}: the log has {len(extraction.flights)} flight(s) but no wall-clock time "
+            "(no GPS time in it), so they cannot be placed in time; import its flights as a "
+            "flights CSV instead",
+            field="file",
+        )
+    summary = flightlogs.summary(data, extraction, found)
+    log = FlightLog.objects.create(
+        operator_id=aircraft.operator_id,
+        aircraft=aircraft,
+        sha256=sha,
+        name=name[:255],
+        size=size,
+        format=data.format,
+        vehicle_id=(data.vehicle_id or "")[:200],
+        started_at=_when(data.start_us, data.first_t),
+        duration_s=summary["duration_s"],
+        flight_rule=extraction.rule,
+        summary=summary,
+        plot=plot_data(data),
+        imported_by=actor,
+    )
+    origin = data.start_us or 0
+    try:
+        flights = record_flights(
+            actor=actor,
+            aircraft=aircraft,
+            flights=[
+                FlightInput(
+                    takeoff=from_us(origin + f.takeoff),
+                    landing=from_us(origin + f.landing),
+                    cycles=f.cycles,
+                    source_ref=log.source_ref,
+                )
+                for f in extraction.flights
+            ],
+            source=FlightSource.LOG,
+        )
+    except Conflict as exc:
+        raise Conflict(f"{name}: {exc}", field="file") from None
+    flights.sort(key=lambda f: f.takeoff)
+    _store_findings(actor, log, aircraft, found, flights, data.start_us, data.first_t)
+    audit.record(
+        actor=actor,
+        action="flightdata.import_log",
+        instance=log,
+        operator=aircraft.operator_id,
+        after={
+            "sha256": sha,
+            "name": log.name,
+            "format": log.format,
+            "flights": len(flights),
+            "findings": len(found),
+        },
+    )
+    return log, True
+
+
+def _when(start_us: int | None, t: int) -> dt.datetime | None:
+    return None if start_us is None else from_us(start_us + t)
+
+
+def _store_findings(
+    actor: User | None,
+    log: FlightLog,
+    aircraft: Aircraft,
+    found: list[flightlogs.Finding],
+    flights: list[Flight],
+    start_us: int | None,
+    first_t: int,
+) -> None:
+    tasks: dict[str, Any] = aircraft.variant.aircraft_type.finding_tasks or {}
+    raised: dict[str, RaisedItem] = {}
+    for f in found:
+        at = _when(start_us, f.t)
+        item = None
+        code = tasks.get(f.code)
+        if code and at is not None:
+            if code not in raised:
+                task = Task.objects.filter(code=code).first()
+                if task is None:
+                    raise RuleViolation(
+                        f"type {aircraft.variant.aircraft_type.code} raises task {code} for "
+                        f"{f.code}, but there is no such task",
+                        field="finding_tasks",
+                    )
+                raised[code] = RaisedItem.objects.create(
+                    aircraft=aircraft,
+                    task=task,
+                    raised_at=at,
+                    due_by=at.date(),
+                    reason=f"{f.code}: {f.message}"[:300],
+                    source_ref=log.source_ref,
+                    created_by=actor,
+                )
+                audit.record(
+                    actor=actor,
+                    action="maintenance.raise_item",
+                    instance=raised[code],
+                    operator=aircraft.operator_id,
+                    after={"task": code, "aircraft": aircraft.serial, "due_by": str(at.date())},
+                )
+            item = raised[code]
+        try:
+            Finding.objects.create(
+                operator_id=aircraft.operator_id,
+                log=log,
+                aircraft=aircraft,
+                flight=flights[f.flight]
+                if f.flight is not None and f.flight < len(flights)
+                else None,
+                code=f.code,
+                message=f.message[:300],
+                at=at,
+                t_s=(f.t - first_t) / 1e6,
+                series=f.series,
+                sample=f.sample,
+                value=f.value,
+                limit=f.limit,
+                raised=item,
+            )
+        except IntegrityError as exc:  # pragma: no cover - a bug, not bad input
+            raise RuleViolation(f"finding {f.code}: {exc}") from None
