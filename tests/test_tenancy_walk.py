@@ -15,6 +15,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from kanat.core.models import AuditEvent, Operator, User
 from kanat.fleet import services
 from kanat.fleet.models import Aircraft, Flight, Installation, Part
+from kanat.flightdata.models import FlightLog
+from kanat.flightdata.services import import_flight_log
 from tests import factories as f
 from tests.factories import utc
 
@@ -34,6 +36,8 @@ OBJECT_ROUTES: dict[str, type] = {
     "operator-detail": Operator,
     "aircraft-due": Aircraft,
     "maintenance:aircraft_due": Aircraft,
+    "flightlog-detail": FlightLog,
+    "flightdata:log_detail": FlightLog,
 }
 # Routes without an operator's object id: requested, and must not show the other
 # operator's data. {route name: why}
@@ -54,6 +58,9 @@ NO_OBJECT_ROUTES: dict[str, str] = {
     "forecast": "forecast of the caller's fleet",
     "maintenance:due_list": "forecast of the caller's fleet",
     "maintenance:planning": "forecast of the caller's fleet",
+    "flightlog-list": "list, restricted",
+    "flightdata:log_list": "list, restricted",
+    "flightdata:upload": "form listing the caller's aircraft",
 }
 # Reference data shared by every operator (no tenant): visible to all signed-in users.
 SHARED_ROUTES = {
@@ -80,7 +87,7 @@ def walk(patterns=None, prefix="", namespace="") -> Iterator[tuple[str, str, lis
 
 
 @pytest.fixture
-def world():
+def world(tmp_path):
     pn = f.part_number()
     v = f.variant(positions={"ENG": [pn]})
     alpha, beta = f.operator(code="ALPHA"), f.operator(code="BETA")
@@ -90,14 +97,18 @@ def world():
     f.install(pa, a, utc(2025, 1, 1))
     f.flight(a, utc(2025, 2, 1), 3)
     f.install(f.part(pn=pn, serial="BETA-SN"), b, utc(2025, 1, 1))
+    csv = tmp_path / f"{SECRET}-log.csv"
+    csv.write_text("takeoff,landing\n2024-12-03T08:00:00Z,2024-12-03T09:00:00Z\n")
+    log, _ = import_flight_log(actor=None, aircraft=a, path=csv)  # before the part was fitted
     return {
         "alpha": alpha,
         "objects": {
             Aircraft: a,
             Part: pa,
             Installation: Installation.objects.get(part=pa),
-            Flight: Flight.objects.get(aircraft=a),
+            Flight: Flight.objects.get(aircraft=a, source="manual"),
             Operator: alpha,
+            FlightLog: log,
         },
         "beta_user": f.user(operator=beta, username="beta-fm", password="beta-pass-123"),
     }

@@ -10,8 +10,10 @@ import random
 from typing import Any
 
 from kanat.demo.fleet import DemoFleet
+from kanat.fleet import services as fleet_services
 from kanat.fleet.models import (
     Aircraft,
+    AircraftType,
     AssetKind,
     Flight,
     Installation,
@@ -268,6 +270,41 @@ def load(fleet: DemoFleet, *, rng: random.Random, log: Any) -> None:
                 )
                 made += 1
     log(f"programme: {len(tasks)} tasks (invented intervals), {made} compliance records")
+    _flight_limits()
+
+
+#: envelope and limits flight logs are checked against (outside air from the ANKA's public
+#: -54..+54 degC envelope; speeds, touchdown and battery limits invented)
+LIMITS = {
+    "oat_min_c": -54.0,
+    "oat_max_c": 54.0,
+    "max_speed_ms": 62.0,
+    "hard_landing_accel_ms2": 24.5,
+    "hard_landing_sink_ms": 3.0,
+}
+
+
+def _flight_limits() -> None:
+    """Every aircraft type checks logs against LIMITS; a hard landing raises an inspection
+    (invented card) due the day it happened, one day of tolerance."""
+    services.define_task(
+        actor=None,
+        code="05-51-01",
+        title="Hard landing inspection (raised by a flight finding)",
+        ata="05-51",
+        kind="once",
+        threshold={"DY": 0},
+        tolerance={"DY": 1},
+        reason=NOTE,
+        invented=True,
+    )
+    for atype in AircraftType.objects.filter(kind=AssetKind.AIRCRAFT):
+        fleet_services.set_type_limits(
+            actor=None,
+            aircraft_type=atype,
+            limits=LIMITS,
+            finding_tasks={"HARD_LANDING": "05-51-01"},
+        )
 
 
 def _directive(

@@ -388,19 +388,26 @@ def forecast(
         ok = (base >= 0) & rep_part[ps] & (tasks.part_number[c.task[cp]] == fleet.part_number[ps])
         c_item[cp[ok]] = base[ok] + p_rank[ps[ok]]
     use = (c_item >= 0) & (c.done_at <= as_of) & (tasks.kind[c.task] != LIFE_LIMIT)
-    c_idx = np.nonzero(use)[0]
-    ci = c_item[c_idx]
-    cd = c.done_at[c_idx]
+    every = bool(use.all())  # the usual case: no copies of the compliance columns
+    c_idx = np.arange(use.shape[0], dtype=np.int64) if every else np.nonzero(use)[0]
+    ci = c_item if every else c_item[c_idx]
+    cd = c.done_at if every else c.done_at[c_idx]
     if ci.size > 1:
         step_ok = (ci[1:] > ci[:-1]) | ((ci[1:] == ci[:-1]) & (cd[1:] >= cd[:-1]))
         if not bool(step_ok.all()):
             order = np.lexsort((cd, ci))
             c_idx, ci, cd = c_idx[order], ci[order], cd[order]
-    counts = np.bincount(ci, minlength=n).astype(np.int64) if n else np.zeros(0, np.int64)
+            every = False
+    counts = (
+        np.bincount(ci, minlength=n).astype(np.int64, copy=False) if n else np.zeros(0, np.int64)
+    )
     starts = np.cumsum(counts) - counts
     done = counts > 0
     last_row = np.where(done, starts + counts - 1, -1)
-    last_c = np.where(done, c_idx[np.maximum(last_row, 0)] if c_idx.size else -1, -1)
+    if every:
+        last_c = last_row
+    else:
+        last_c = np.where(done, c_idx[np.maximum(last_row, 0)] if c_idx.size else -1, -1)
 
     # --- per task, per unit ----------------------------------------------------------------
     th = tasks.threshold
@@ -419,8 +426,11 @@ def forecast(
     usage_t = ~np.all(np.isnan(iv[:, :2]), axis=1)
     sched_due_t = tasks.schedule_from == LAST_DUE
     # stated counters are rare (migrated records): a mask per compliance row
-    stated_fh = c.stated[c_idx, 0] if c_idx.size else np.zeros(0)
-    stated_fc = c.stated[c_idx, 1] if c_idx.size else np.zeros(0)
+    if every:
+        stated_fh, stated_fc = c.stated[:, 0], c.stated[:, 1]
+    else:
+        stated_fh = c.stated[c_idx, 0] if c_idx.size else np.zeros(0)
+        stated_fc = c.stated[c_idx, 1] if c_idx.size else np.zeros(0)
     stated_row = ~np.isnan(stated_fh)
     stated_row |= ~np.isnan(stated_fc)
     ac_rate, ac_planned = _rates(fleet, index, as_of)
