@@ -4,6 +4,7 @@ this module only gathers its inputs and presents what it returns."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -668,35 +669,43 @@ def aircraft_statuses(g: Gathered, r: due.Result) -> list[AircraftStatus]:
     for a part's task ``PN/SERIAL``), or serviceable."""
     codes = [rev.task.code for rev in g.revisions]
     reasons: dict[int, list[str]] = {}
+    # reasons come out in string order when sorted by (code, part label): true whenever no
+    # code holds a character at or below the space that separates it from the label
+    ordered = all(min(c, default="!") > " " for c in codes)
     if r.ground_item.size:
         # one reason per distinct (aircraft, task, part), via one int64 key
         n_tasks, n_parts = max(len(codes), 1), len(g.part_pn) + 1
-        key = (r.ground_aircraft * n_tasks + r.task[r.ground_item]) * n_parts + (
-            r.part[r.ground_item] + 1
+        suffixes = [""] + [
+            f" {pn}/{serial}" for pn, serial in zip(g.part_pn, g.part_serial, strict=True)
+        ]
+        task_rank = _rank(codes) if ordered else np.arange(n_tasks)
+        part_rank = _rank(suffixes) if ordered else np.arange(n_parts)
+        task_of = np.argsort(task_rank)  # rank -> task
+        part_of = np.argsort(part_rank)  # rank -> part + 1
+        key = (r.ground_aircraft * n_tasks + task_rank[r.task[r.ground_item]]) * n_parts + (
+            part_rank[r.part[r.ground_item] + 1]
         )
         key = np.sort(key)  # np.unique is several times slower here
         key = key[np.concatenate(([True], key[1:] != key[:-1]))]
-        part = key % n_parts - 1
-        task = (key // n_parts) % n_tasks
+        part = part_of[key % n_parts]  # part + 1
+        task = task_of[(key // n_parts) % n_tasks]
         aircraft = key // n_parts // n_tasks
         code_of = np.empty(n_tasks, dtype=object)
         code_of[: len(codes)] = codes
         suffix_of = np.empty(n_parts, dtype=object)  # index part + 1; 0: an aircraft task
-        suffix_of[:] = [""] + [
-            f" {pn}/{serial}" for pn, serial in zip(g.part_pn, g.part_serial, strict=True)
-        ]
-        text = list(map(str.__add__, code_of[task].tolist(), suffix_of[part + 1].tolist()))
+        suffix_of[:] = suffixes
+        text = list(map(str.__add__, code_of[task].tolist(), suffix_of[part].tolist()))
         bounds = np.flatnonzero(np.diff(aircraft)) + 1
         starts = np.concatenate(([0], bounds)).tolist()
         ends = np.concatenate((bounds, [key.shape[0]])).tolist()
         for a, lo, hi in zip(aircraft[starts].tolist(), starts, ends, strict=True):
-            reasons[a] = text[lo:hi]
+            reasons[a] = text[lo:hi] if ordered else sorted(text[lo:hi])
     statuses = [
         AircraftStatus(
             aircraft=g.aircraft_serial[a],
             pk=int(g.aircraft_pk[a]),
             status="grounded" if r.grounded[a] else "serviceable",
-            reasons=sorted(set(reasons.get(a, []))),
+            reasons=reasons.get(a, []),
         )
         for a in np.nonzero(g.aircraft_report)[0].tolist()
     ]
@@ -722,6 +731,20 @@ def sorted_items(g: Gathered, r: due.Result) -> np.ndarray:
     part_rank = _rank(labels)
     part = r.part[kept]
     part_key = np.where(part >= 0, part_rank[np.maximum(part, 0)] if len(labels) else 0, -1)
+    # one int64 key when the four ranges fit (a fleet's dates span a few thousand days)
+    has = dd != due.NO_DAY
+    d_lo = int(dd[has].min()) if bool(has.any()) else 0
+    d_span = (int(dd[has].max()) - d_lo + 2) if bool(has.any()) else 1
+    spans = (d_span, len(g.aircraft_serial) + 1, len(g.revisions) + 1, len(labels) + 1)
+    if math.prod(spans) < 2**62:
+        key = np.where(has, dd - d_lo, d_span - 1)
+        key *= spans[1]
+        key += np.where(air >= 0, air_key, spans[1] - 1)
+        key *= spans[2]
+        key += task_key
+        key *= spans[3]
+        key += part_key + 1
+        return kept[np.argsort(key)]  # keys are distinct: any sort gives the same order
     return kept[np.lexsort((part_key, task_key, air_key, date_key))]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from itertools import repeat
 
@@ -36,6 +37,15 @@ def _nums(values: np.ndarray) -> list[str]:
     out[whole] = list(map(str, values[whole].astype(np.int64).tolist()))
     out[~whole] = list(map(repr, values[~whole].tolist()))
     return out.tolist()
+
+
+_PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f-\U0010ffff]*\Z')
+
+
+def _json_strings(values: list[str]) -> list[str]:
+    """Each string as JSON text (as ``json.dumps`` writes it), plain ones without a call."""
+    plain = _PLAIN.match
+    return ['"' + v + '"' if plain(v) else json.dumps(v) for v in values]
 
 
 def _table(values: list[str]) -> np.ndarray:
@@ -76,13 +86,16 @@ def write_json(
     (forked processes: command-line use only)."""
     order = sorted_items(g, r)
     # lookup tables as object arrays: gathering from them runs in C; index 0 is null
-    aircraft_json = _table(["null"] + [json.dumps(s) for s in g.aircraft_serial])
+    aircraft_json = _table(["null"] + _json_strings(g.aircraft_serial))
     part_json = _table(
         ["null"]
-        + [
-            json.dumps({"pn": pn, "serial": serial})
-            for pn, serial in zip(g.part_pn, g.part_serial, strict=True)
-        ]
+        + list(
+            map(
+                '{{"pn": {}, "serial": {}}}'.format,
+                _json_strings(g.part_pn),
+                _json_strings(g.part_serial),
+            )
+        )
     )
     task_json = [json.dumps(rev.task.code) for rev in g.revisions]
     all_days = np.concatenate((r.due[2:][~np.isnan(r.due[2:])].astype(np.int64), r.due_date))
