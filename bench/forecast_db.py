@@ -231,6 +231,11 @@ def populate(fleet: Any, url: str) -> None:
                 )
             cur.execute("ANALYZE")
     connections.close_all()
+    if url.startswith(("postgres://", "postgresql://")):  # as autovacuum leaves a live database
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM (ANALYZE)")
 
 
 def _parse(url: str) -> dict[str, Any]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -58,11 +60,15 @@ class Command(BaseCommand):
             aircraft = Aircraft.objects.filter(serial=options["aircraft"])
             if not aircraft.exists():
                 raise CommandError(f"unknown aircraft {options['aircraft']!r}")
+        clock = _Clock()
         g = forecasting.gather(
             as_of=as_of, aircraft=aircraft, parts_in_stores=aircraft is None, with_ids=False
         )
+        clock.lap("read")
         r = forecasting.run_core(g, horizon=options["horizon"])
+        clock.lap("core")
         statuses = forecasting.aircraft_statuses(g, r)
+        clock.lap("airworthiness")
         if options["format"] == "json":
             chunks = write_json(
                 g,
@@ -83,3 +89,23 @@ class Command(BaseCommand):
             )
         for chunk in chunks:
             self.stdout.write(chunk, ending="")
+        clock.lap("write")
+        clock.report(self.stderr)
+
+
+class _Clock:
+    """Phase timings on stderr when KANAT_TIMINGS is set (for the benchmarks)."""
+
+    def __init__(self) -> None:
+        self.on = bool(os.environ.get("KANAT_TIMINGS"))
+        self.last = time.perf_counter()
+        self.laps: list[tuple[str, float]] = []
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps.append((name, now - self.last))
+        self.last = now
+
+    def report(self, out: Any) -> None:
+        if self.on:
+            out.write("timings: " + ", ".join(f"{n} {s:.2f} s" for n, s in self.laps))
