@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 import pytest
@@ -98,3 +99,40 @@ def test_due_list_and_planning_timeline_in_a_browser(live_server, browser):
     assert page.locator("#timeline circle.mark").count() > 10
     assert page.locator("#timeline text.grounded").count() >= 1
     page.close()
+
+
+@pytest.mark.shared_data
+def test_upload_a_flight_log_and_see_its_flights_findings_and_charts(
+    live_server, browser, tmp_path
+):
+    """An operator's fleet manager uploads a real PX4 log: the progress bar runs, the log
+    page shows its two flights, the hard landing (demo limits) and the charts."""
+    from kanat.fleet.models import Aircraft
+    from tests.flightlogs.conftest import shared_log
+
+    call_command("demo")
+    aircraft = Aircraft.objects.filter(
+        operator__code="KZ-ADF", variant__aircraft_type__kind="aircraft"
+    )
+    serial = aircraft.order_by("serial").first().serial
+    page = browser.new_page()
+    login(page, live_server.url, "operator-kz")
+    page.click("text=Flight logs")
+    page.click("text=Upload a log")
+    page.select_option("select[name=aircraft]", label=serial)
+    page.set_input_files("input[name=file]", str(shared_log("test.ulg")))
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/logs/\d+/$"), timeout=30_000)
+    assert page.locator("h1").inner_text().startswith("Flight log test.ulg")
+    flights = page.locator("table.data").first.locator("tbody tr")
+    assert flights.count() == 2
+    assert page.get_by_text("HARD_LANDING").first.is_visible()
+    assert page.locator("svg.chart").count() >= 3
+    assert page.locator("svg.chart g.finding").count() >= 1
+    page.screenshot(
+        path=os.environ.get("KANAT_SCREENSHOT_DIR", str(tmp_path)) + "/flightlog.png",
+        full_page=True,
+    )
+    # the raised inspection is on the aircraft's due list
+    page.click("text=05-51-01")
+    assert page.get_by_text("05-51-01").first.is_visible()
