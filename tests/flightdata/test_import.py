@@ -87,9 +87,22 @@ def test_the_same_content_again_changes_nothing_whatever_its_name(tmp_path):
     )
     assert created and not created_again and again.pk == first.pk
     assert FlightLog.objects.count() == 1 and Flight.objects.count() == 2
-    other = f.aircraft()
-    with pytest.raises(Conflict, match="already imported for"):
-        import_flight_log(actor=None, aircraft=other, path=csv_file(tmp_path))
+    sibling = f.aircraft(operator_=ac.operator, variant_=ac.variant)
+    with pytest.raises(Conflict, match=f"already imported for {ac.serial}"):
+        import_flight_log(actor=None, aircraft=sibling, path=csv_file(tmp_path))
+    # another operator's copy of the file is its own record: nothing of ours is disclosed
+    stranger, created = import_flight_log(
+        actor=None, aircraft=f.aircraft(), path=csv_file(tmp_path)
+    )
+    assert created and stranger.pk != first.pk
+
+
+def test_flights_in_the_future_are_refused_whatever_their_source(tmp_path):
+    ac, _ = fitted_aircraft()
+    path = csv_file(tmp_path, "takeoff,landing\n2052-01-01T00:00:00Z,2052-01-01T01:00:00Z\n")
+    with pytest.raises(RuleViolation, match="in the future"):
+        import_flight_log(actor=None, aircraft=ac, path=path)
+    assert FlightLog.objects.count() == 0
 
 
 def test_flights_overlapping_recorded_ones_are_refused_and_nothing_is_written(tmp_path):

@@ -145,3 +145,16 @@ def test_fuzz_detection_and_csv_never_crash(tmp_path_factory, blob: bytes, prefi
     path.write_bytes(prefix + blob)
     with contextlib.suppress(LogError):
         fl.summarize(path)
+
+
+def test_a_first_take_off_event_late_in_the_log_is_a_take_off_not_an_open_start():
+    log = LogData("dataflash-text", first_t=0, last_t=500 * S, landed=steps((100, 0), (400, 1)))
+    assert extract(log).flights == [FlightSpan(100 * S, 400 * S)]
+    armed = LogData("x", first_t=0, last_t=500 * S, armed=steps((100, 1), (400, 0)))
+    (span,) = extract(armed).flights
+    assert (span.takeoff, span.landing, span.open_start) == (100 * S, 400 * S, False)
+
+
+def test_a_take_off_at_the_last_instant_is_no_flight():
+    log = LogData("x", first_t=0, last_t=60 * S, landed=steps((0, 1), (60, 0)))
+    assert extract(log).flights == []

@@ -35,7 +35,7 @@ class FlightLog(Record):
 
     operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="flight_logs")
     aircraft = models.ForeignKey(Aircraft, on_delete=models.PROTECT, related_name="flight_logs")
-    sha256 = models.CharField(max_length=64, unique=True, help_text="of the file's content")
+    sha256 = models.CharField(max_length=64, help_text="of the file's content")
     name = models.CharField(max_length=255, help_text="file name as uploaded")
     size = models.BigIntegerField()
     format = models.CharField(max_length=20)
@@ -54,6 +54,10 @@ class FlightLog(Record):
 
     class Meta:
         ordering = ["-imported_at", "-id"]
+        constraints = [
+            # per operator: whether another operator holds a file is not disclosed
+            models.UniqueConstraint(fields=["operator", "sha256"], name="flightlog_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.aircraft.serial})"

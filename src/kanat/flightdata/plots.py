@@ -23,11 +23,13 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
             step = nice * magnitude
             break
     first = (lo // step) * step
-    out, v = [], first
-    while v <= hi + 1e-9:
+    out = []
+    for k in range(n + 3):  # bounded: a step below the float spacing would never advance
+        v = first + k * step
+        if v > hi + 1e-9:
+            break
         if v >= lo - 1e-9:
             out.append(round(v, 10))
-        v += step
     return out
 
 
@@ -45,8 +47,9 @@ def chart(
     if t1 <= t0:
         t1 = t0 + 1
     lo, hi = min(v), max(v)
-    if hi <= lo:
-        hi = lo + 1
+    if not hi - lo > abs(lo) * 1e-9:  # flat (or too flat for floats): a band around it
+        hi = lo + max(1.0, abs(lo) * 1e-6)
+        lo = hi - 2 * max(1.0, abs(lo) * 1e-6)
     pad = (hi - lo) * 0.05
     lo, hi = lo - pad, hi + pad
     w, h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM

@@ -72,7 +72,17 @@ def import_flight_log(
             field="file",
         )
     sha = file_sha256(path)
-    existing = FlightLog.objects.select_related("aircraft").filter(sha256=sha).first()
+    # the aircraft's row is the lock: two uploads of one file for it run one after the other
+    aircraft = (
+        Aircraft.objects.select_for_update()
+        .select_related("variant__aircraft_type")
+        .get(pk=aircraft.pk)
+    )
+    existing = (
+        FlightLog.objects.select_related("aircraft")
+        .filter(operator_id=aircraft.operator_id, sha256=sha)
+        .first()
+    )
     if existing is not None:
         if existing.aircraft_id != aircraft.pk:
             raise Conflict(
@@ -81,7 +91,6 @@ def import_flight_log(
                 field="file",
             )
         return existing, False
-    aircraft = Aircraft.objects.select_related("variant__aircraft_type").get(pk=aircraft.pk)
     limits = type_limits(aircraft)
     try:
         data, extraction, found = flightlogs.analyse(path, limits)
@@ -95,21 +104,28 @@ def import_flight_log(
             field="file",
         )
     summary = flightlogs.summary(data, extraction, found)
-    log = FlightLog.objects.create(
-        operator_id=aircraft.operator_id,
-        aircraft=aircraft,
-        sha256=sha,
-        name=name[:255],
-        size=size,
-        format=data.format,
-        vehicle_id=(data.vehicle_id or "")[:200],
-        started_at=_when(data.start_us, data.first_t),
-        duration_s=summary["duration_s"],
-        flight_rule=extraction.rule,
-        summary=summary,
-        plot=plot_data(data),
-        imported_by=actor,
-    )
+    try:
+        with transaction.atomic():
+            log = FlightLog.objects.create(
+                operator_id=aircraft.operator_id,
+                aircraft=aircraft,
+                sha256=sha,
+                name=name[:255],
+                size=size,
+                format=data.format,
+                vehicle_id=(data.vehicle_id or "")[:200],
+                started_at=_when(data.start_us, data.first_t),
+                duration_s=summary["duration_s"],
+                flight_rule=extraction.rule,
+                summary=summary,
+                plot=plot_data(data),
+                imported_by=actor,
+            )
+    except IntegrityError:  # the same file, imported at this moment by another upload
+        raise Conflict(
+            f"{name}: this log is being imported by another upload right now; nothing imported",
+            field="file",
+        ) from None
     origin = data.start_us or 0
     try:
         flights = record_flights(

@@ -111,16 +111,16 @@ def _detector(landed: Series, armed: Series, log: LogData) -> list[FlightSpan]:
         j = np.searchsorted(armed.t, times, side="right") - 1
         # before the first armed sample: as that sample says (logs start armed or not)
         in_air &= armed.v[np.maximum(j, 0)] >= 0.5
-    spans = []
-    for span in _runs(times, in_air, log):
-        open_start = span.open_start and int(landed.t[0]) - int(log.first_t) <= OPEN_START_US
-        spans.append(FlightSpan(span.takeoff, span.landing, 1, open_start, span.open_end))
-    return spans
+    # in the air at the detector's first sample, that close to the log's start: the log
+    # began in the air; later, that first sample is a take-off
+    began_in_air = int(landed.t[0]) - int(log.first_t) <= OPEN_START_US
+    return _runs(times, in_air, log, began_in_air)
 
 
-def _runs(t: I64, up: B, log: LogData) -> list[FlightSpan]:
+def _runs(t: I64, up: B, log: LogData, open_start: bool) -> list[FlightSpan]:
     """Maximal runs of ``up`` samples: from the first up sample to the first down sample
-    after it (or the log's end); a run up from the first sample starts at the log's start."""
+    after it (or the log's end). With ``open_start``, a run up from the first sample began
+    before the log: it starts at the log's start, flagged. Empty runs are dropped."""
     edges = np.diff(up.astype(np.int8))
     starts = np.flatnonzero(edges == 1) + 1
     ends = np.flatnonzero(edges == -1) + 1
@@ -129,14 +129,16 @@ def _runs(t: I64, up: B, log: LogData) -> list[FlightSpan]:
         starts = np.concatenate(([0], starts))
     spans = []
     for k, s in enumerate(starts.tolist()):
-        first = from_start and k == 0
+        first = from_start and k == 0 and open_start
         begin = int(t[s])
         if first and log.first_t < begin:
             begin = int(log.first_t)
         if k < ends.shape[0]:
-            spans.append(FlightSpan(begin, int(t[ends[k]]), 1, first, False))
+            span = FlightSpan(begin, int(t[ends[k]]), 1, first, False)
         else:
-            spans.append(FlightSpan(begin, max(int(log.last_t), int(t[-1])), 1, first, True))
+            span = FlightSpan(begin, max(int(log.last_t), int(t[-1])), 1, first, True)
+        if span.landing > span.takeoff:  # a run that begins at the last instant is none
+            spans.append(span)
     return spans
 
 
@@ -146,7 +148,8 @@ def _armed_intervals(armed: Series, log: LogData) -> list[tuple[int, int, bool, 
         return []
     up = armed.v >= 0.5
     out = []
-    for span in _runs(armed.t, up, log):
+    began_armed = int(armed.t[0]) - int(log.first_t) <= OPEN_START_US
+    for span in _runs(armed.t, up, log, began_armed):
         out.append((span.takeoff, span.landing, span.open_start, span.open_end))
     return out
 
