@@ -249,3 +249,33 @@ def test_a_hard_landing_raises_an_inspection_due_that_day_until_done(tmp_path):
     page.force_login(f.user(operator=ac.operator))
     html = page.get(f"/logs/{log.pk}/").content.decode()
     assert "<svg" in html and "HARD_LANDING" in html and 'class="finding"' in html
+
+
+def test_the_log_list_api_reads_a_page_in_a_fixed_number_of_queries(tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ac, _ = fitted_aircraft()
+    c = Client()
+    c.force_login(f.user(operator=ac.operator))
+
+    def list_queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert c.get("/api/flight-logs/").status_code == 200
+        return len(ctx.captured_queries)
+
+    for day in range(1, 4):
+        import_flight_log(
+            actor=None,
+            aircraft=ac,
+            path=csv_file(
+                tmp_path,
+                f"takeoff,landing\n2025-04-0{day}T08:00:00Z,2025-04-0{day}T09:00:00Z\n",
+                name=f"d{day}.csv",
+            ),
+        )
+        if day == 1:
+            one = list_queries()
+    assert list_queries() == one
+    body = c.get("/api/flight-logs/").json()
+    assert [len(x["flights"]) for x in body["results"]] == [1, 1, 1]

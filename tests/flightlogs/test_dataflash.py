@@ -13,25 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kanat.flightlogs import dataflash
-from kanat.flightlogs.base import LogData, LogError, Series
+from kanat.flightlogs.base import LogData, LogError
 
-from .conftest import shared_log
+from .conftest import SERIES, check_series, shared_log
 
 BIN = "test_log_pilot_position.BIN"
 NAN = "nan.log"
 OLD = "robert_lefebvre_octo_PM.log"
-
-SERIES = (
-    "armed",
-    "landed",
-    "altitude",
-    "climb",
-    "speed",
-    "accel",
-    "temperature",
-    "battery_v",
-    "battery_a",
-)
 
 
 def _pymavlink(path: Path, types: list[str]) -> dict[str, list[object]]:
@@ -42,12 +30,6 @@ def _pymavlink(path: Path, types: list[str]) -> dict[str, list[object]]:
     while (m := conn.recv_match(type=types)) is not None:
         out[m.get_type()].append(m)
     return out
-
-
-def _check_series(s: Series) -> None:
-    assert s.t.dtype == np.int64 and s.v.dtype == np.float64
-    assert len(s.t) == len(s.v)
-    assert (np.diff(s.t) >= 0).all()
 
 
 def _same(a: LogData, b: LogData) -> None:
@@ -73,7 +55,7 @@ def test_bin_matches_pymavlink() -> None:
     d = dataflash.read(path)
     assert d.format == "dataflash-bin" and d.size == path.stat().st_size
     for name in SERIES:
-        _check_series(getattr(d, name))
+        check_series(getattr(d, name))
     ref = _pymavlink(path, ["IMU", "BARO", "GPS", "STAT", "ARSP", "MSG", "PARM"])
 
     imu = ref["IMU"]
@@ -117,7 +99,7 @@ def test_text_nan_log_matches_pymavlink() -> None:
     d = dataflash.read(path)
     assert d.format == "dataflash-text"
     for name in SERIES:
-        _check_series(getattr(d, name))
+        check_series(getattr(d, name))
     ref = _pymavlink(path, ["IMU", "CTUN", "GPS", "CURR", "EV"])
 
     imu = ref["IMU"]
@@ -167,7 +149,7 @@ def test_old_format_text_log() -> None:
     d = dataflash.read(path)
     assert d.format == "dataflash-text"
     for name in SERIES:
-        _check_series(getattr(d, name))
+        check_series(getattr(d, name))
     lines = path.read_text().splitlines()
     gps = [ln.split(",") for ln in lines if ln.startswith("GPS,")]
     tow = np.array([int(g[2]) for g in gps]) * 1000
@@ -245,7 +227,7 @@ def test_corrupted_bin(tmp_path: Path) -> None:
     assert len(full.accel) * 0.97 < len(d.accel) <= len(full.accel)
     assert np.isin(d.accel.t, full.accel.t).mean() > 0.999
     for name in SERIES:
-        _check_series(getattr(d, name))
+        check_series(getattr(d, name))
 
 
 @pytest.mark.shared_data
@@ -269,7 +251,7 @@ def test_truncated_and_corrupted_text(tmp_path: Path) -> None:
     assert d2.warnings
     assert len(full.accel) - 3 <= len(d2.accel) <= len(full.accel)
     for name in SERIES:
-        _check_series(getattr(d2, name))
+        check_series(getattr(d2, name))
 
 
 # --- synthetic logs ------------------------------------------------------------------------------
@@ -614,7 +596,7 @@ def _read_bytes(raw: bytes, chunk: int) -> None:
             return
         assert isinstance(d, LogData)
         for name in SERIES:
-            _check_series(getattr(d, name))
+            check_series(getattr(d, name))
 
 
 _fuzz = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -12,29 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kanat.flightlogs import tlog
-from kanat.flightlogs.base import LogData, LogError, Series
+from kanat.flightlogs.base import LogData, LogError
 
-from .conftest import shared_log
+from .conftest import SERIES, check_series, shared_log
 
 VTOL = "vtol.tlog"
 G = 9.80665
-SERIES = (
-    "armed",
-    "landed",
-    "altitude",
-    "climb",
-    "speed",
-    "accel",
-    "temperature",
-    "battery_v",
-    "battery_a",
-)
-
-
-def _check_series(s: Series) -> None:
-    assert s.t.dtype == np.int64 and s.v.dtype == np.float64
-    assert len(s.t) == len(s.v)
-    assert (np.diff(s.t) >= 0).all()
 
 
 def _same(a: LogData, b: LogData) -> None:
@@ -61,7 +44,7 @@ def test_vtol_matches_pymavlink() -> None:
     assert d.format == "tlog" and d.start_us == 0 and d.size == path.stat().st_size
     assert d.vehicle_id == "mavlink-sysid-1" and d.warnings == []
     for name in SERIES:
-        _check_series(getattr(d, name))
+        check_series(getattr(d, name))
 
     types = ["HEARTBEAT", "GLOBAL_POSITION_INT", "VFR_HUD", "RAW_IMU", "SCALED_PRESSURE"]
     ref: dict[str, list[object]] = {t: [] for t in types}
@@ -144,7 +127,7 @@ def test_vtol_truncated_and_corrupted(tmp_path: Path) -> None:
     assert len(full.accel) * 0.97 < len(d2.accel) <= len(full.accel)
     assert np.isin(d2.altitude.t, full.altitude.t).all()
     for name in SERIES:
-        _check_series(getattr(d2, name))
+        check_series(getattr(d2, name))
 
 
 # --- synthetic packets ---------------------------------------------------------------------------
@@ -400,7 +383,7 @@ def _read_bytes(raw: bytes, chunk: int) -> None:
             return
         assert isinstance(d, LogData)
         for name in SERIES:
-            _check_series(getattr(d, name))
+            check_series(getattr(d, name))
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -16,10 +16,8 @@ from hypothesis import strategies as st
 from kanat.flightlogs import ulog
 from kanat.flightlogs.base import LogData, LogError, Series
 
-from .conftest import shared_log
+from .conftest import SERIES, shared_log
 
-SERIES: tuple[str, ...] = ("armed", "landed", "altitude", "climb", "speed", "accel")
-SERIES += ("temperature", "battery_v", "battery_a")
 REAL_LOGS = ("test.ulg", "14_19_29.ulg")
 
 

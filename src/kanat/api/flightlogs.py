@@ -13,7 +13,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from kanat.api.base import RestrictedPrimaryKeyRelatedField, RestrictedViewSetMixin
 from kanat.core.errors import RuleViolation
-from kanat.fleet.models import Aircraft
+from kanat.fleet.models import Aircraft, Flight, FlightSource
 from kanat.flightdata.models import Finding, FlightLog
 from kanat.flightdata.services import import_flight_log
 
@@ -63,7 +63,11 @@ class FlightLogSerializer(serializers.ModelSerializer[FlightLog]):
         ]
 
     def get_flights(self, log: FlightLog) -> list[int]:
-        """Ids of the flights this log recorded (under /api/flights/)."""
+        """Ids of the flights this log recorded (under /api/flights/): from the page's one
+        query when the view gave it, else for this log alone."""
+        by_log = self.context.get("flights_by_log")
+        if by_log is not None:
+            return by_log.get(log.pk, [])
         return list(log.flights().order_by("takeoff").values_list("id", flat=True))
 
 
@@ -86,10 +90,29 @@ class FlightLogViewSet(
     with the new log, 200 with the existing one when the same content was imported before;
     400 naming what is wrong with the file, 409 when its flights overlap recorded ones."""
 
-    queryset_base = FlightLog.objects.select_related("aircraft").prefetch_related(
-        "findings__raised__task"
-    )
+    queryset_base = FlightLog.objects.select_related("aircraft")
     parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self) -> Any:
+        qs = super().get_queryset()
+        return qs.prefetch_related("findings__raised__task") if self.action == "retrieve" else qs
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        logs = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert logs is not None  # the API always paginates
+        # the page's flights in one query (they point at their log by source_ref)
+        refs = {log.source_ref: log.pk for log in logs}
+        by_log: dict[int, list[int]] = {}
+        for pk, ref in (
+            Flight.objects.filter(source=FlightSource.LOG, source_ref__in=refs)
+            .order_by("takeoff")
+            .values_list("pk", "source_ref")
+        ):
+            by_log.setdefault(refs[ref], []).append(pk)
+        context = {**self.get_serializer_context(), "flights_by_log": by_log}
+        return self.get_paginated_response(
+            FlightLogSerializer(logs, many=True, context=context).data
+        )
 
     def get_serializer_class(self) -> Any:
         if self.action == "create":

@@ -177,6 +177,7 @@ def _store_findings(
 ) -> None:
     tasks: dict[str, Any] = aircraft.variant.aircraft_type.finding_tasks or {}
     raised: dict[str, RaisedItem] = {}
+    rows: list[Finding] = []
     for f in found:
         at = _when(start_us, f.t)
         item = None
@@ -207,8 +208,8 @@ def _store_findings(
                     after={"task": code, "aircraft": aircraft.serial, "due_by": str(at.date())},
                 )
             item = raised[code]
-        try:
-            Finding.objects.create(
+        rows.append(
+            Finding(
                 operator_id=aircraft.operator_id,
                 log=log,
                 aircraft=aircraft,
@@ -225,5 +226,5 @@ def _store_findings(
                 limit=f.limit,
                 raised=item,
             )
-        except IntegrityError as exc:  # pragma: no cover - a bug, not bad input
-            raise RuleViolation(f"finding {f.code}: {exc}") from None
+        )
+    Finding.objects.bulk_create(rows)
