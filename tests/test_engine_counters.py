@@ -107,3 +107,39 @@ def test_rank_by_day_table_matches_binary_search(rows, queries, inclusive):
     if flights:
         assert index.days is not None or len(flights) > 8  # the table is in use
     assert US_PER_DAY % hour == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 5 * 24), st.integers(1, 30)),
+        max_size=40,
+    ),
+    st.lists(st.tuples(st.integers(0, 5), st.integers(-48, 7 * 24)), min_size=1, max_size=30),
+    st.booleans(),
+)
+def test_totals_from_the_day_table_match_the_definition(rows, queries, inclusive):
+    """The totals read from the day table and the per-aircraft rows (several landings a
+    day included) equal the sums over the flights, and what the binary search gives."""
+    import dataclasses
+
+    from kanat.engine.counters import FlightIndex
+
+    hour = US_PER_HOUR
+    flights = sorted({(a, t * hour // 3, t * hour // 3 + d * hour // 7) for a, t, d in rows})
+    fl = Flights(
+        np.array([f[0] for f in flights], dtype=np.int64),
+        np.array([f[1] for f in flights], dtype=np.int64),
+        np.array([f[2] for f in flights], dtype=np.int64),
+        np.array([1 + f[0] % 2 for f in flights], dtype=np.int64),
+    )
+    index = FlightIndex.build(fl)
+    a = np.array([q[0] for q in queries], dtype=np.int64)
+    t = np.array([q[1] * hour // 2 for q in queries], dtype=np.int64)
+    us, fc = index.totals(a, t, inclusive=inclusive)
+    search = dataclasses.replace(index, days=None, own=None)
+    s_us, s_fc = search.totals(a, t, inclusive=inclusive)
+    for k, (qa, qt) in enumerate(zip(a.tolist(), t.tolist(), strict=True)):
+        mine = [f for f in flights if f[0] == qa and (f[2] <= qt if inclusive else f[2] < qt)]
+        assert us[k] == s_us[k] == sum(f[2] - f[1] for f in mine)
+        assert fc[k] == s_fc[k] == sum(1 + f[0] % 2 for f in mine)

@@ -246,15 +246,16 @@ def test_core_agrees_with_the_reference(case):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(worlds(), st.integers(1, 4))
-def test_core_agrees_when_items_are_worked_in_small_chunks(case, size):
-    """The core works items a chunk at a time; chunk edges must not show."""
-    saved = due.CHUNK
-    due.CHUNK = size
+@given(worlds(), st.integers(1, 4), st.integers(1, 5))
+def test_core_agrees_when_items_are_worked_in_small_chunks(case, size, own):
+    """The core works items a chunk at a time, a large task's items in chunks of their
+    own (working only the units the task has); chunk edges must not show."""
+    saved = due.CHUNK, due.OWN_CHUNK
+    due.CHUNK, due.OWN_CHUNK = size, own
     try:
         check_against_reference(case)
     finally:
-        due.CHUNK = saved
+        due.CHUNK, due.OWN_CHUNK = saved
 
 
 def check_against_reference(case) -> None:

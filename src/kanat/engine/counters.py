@@ -21,6 +21,8 @@ import numpy.typing as npt
 
 from kanat.engine.timebase import US_PER_DAY, US_PER_HOUR
 
+BIG = np.iinfo(np.int64).max
+
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
@@ -58,13 +60,20 @@ class FlightIndex:
     cum_us: I64
     cum_fc: I64
     times: I64  # distinct landing instants, sorted
-    keys: I64  # per flight in sorted order: aircraft << 32 | rank of its landing
+    # per flight in sorted order: aircraft << 32 | rank of its landing (or the direct key);
+    # None when the day table answers
+    keys: I64 | None
     starts: I64  # per aircraft index 0..max: its first flight in sorted order (+ end)
     direct: tuple[int, int] | None  # (t0, span): keys are aircraft * span + (landing - t0)
-    # a table of ranks at each UTC day start per aircraft: (first day, days + 1, most flights
-    # landing on one aircraft-day, table) -- a query then costs a lookup and a few steps
-    # instead of a binary search over every flight
+    # a table per aircraft and UTC day: (first day, days + 1, most flights landing on one
+    # aircraft-day, table) where table[cell] = rank of the first flight landing on or after
+    # the day's start << DAY_SHIFT | flights landing that day -- a query then costs one
+    # lookup and a few steps instead of a binary search over every flight
     days: tuple[int, int, int, I64] | None = None
+    # (flights + aircraft, 3): per aircraft a, at row starts[a] + a + k, its totals (µs,
+    # cycles) after its first k flights and the landing of its next flight (BIG: none), so
+    # a query reads one row (rank + a) and steps to the next ones of the same aircraft
+    own: I64 | None = None
 
     @classmethod
     def build(cls, flights: Flights) -> FlightIndex:
@@ -78,6 +87,7 @@ class FlightIndex:
             order = np.lexsort((t, a))
             aircraft, landing = a[order], t[order]
             takeoff, cycles = flights.takeoff[order], flights.cycles[order]
+        landing = np.ascontiguousarray(landing, dtype=np.int64)  # (np.take copies strided)
         airborne = landing - takeoff
         cum_us = np.concatenate(([0], np.cumsum(airborne, dtype=np.int64)))
         cum_fc = np.concatenate(([0], np.cumsum(cycles, dtype=np.int64)))
@@ -91,23 +101,26 @@ class FlightIndex:
             span = int(landing.max()) - t0 + 2
             if n_air * span < 2**62:
                 direct = (t0, span)
-        if direct is not None:
-            keys = aircraft.astype(np.int64) * direct[1] + (landing - direct[0])
-            times = np.zeros(0, dtype=np.int64)
+        days = _day_table(aircraft, landing, n_air)
+        times = np.zeros(0, dtype=np.int64)
+        if days is not None:
+            keys = None  # the day table answers (keys made on demand)
+        elif direct is not None:
+            keys = _direct_keys(aircraft, landing, direct)
         else:
             times, rank = np.unique(landing, return_inverse=True)
             keys = (aircraft.astype(np.int64) << 32) | rank.astype(np.int64).reshape(-1)
-        return cls(
-            aircraft,
-            landing,
-            cum_us.astype(np.int64),
-            cum_fc.astype(np.int64),
-            times.astype(np.int64),
-            keys,
-            starts.astype(np.int64),
-            direct,
-            _day_table(aircraft, landing, n_air),
-        )
+        starts = starts.astype(np.int64)
+        per_air = np.diff(starts) + 1
+        # row starts[a] + a + k: aircraft a after its first k flights
+        row = np.arange(landing.shape[0] + n_air, dtype=np.int64)
+        row -= np.repeat(np.arange(n_air, dtype=np.int64), per_air)  # its rank
+        own = np.empty((row.shape[0], 3), dtype=np.int64)
+        own[:, 0] = np.take(cum_us, row) - np.repeat(cum_us[starts[:-1]], per_air)
+        own[:, 1] = np.take(cum_fc, row) - np.repeat(cum_fc[starts[:-1]], per_air)
+        own[:, 2] = np.take(landing, row, mode="clip")
+        own[starts[1:] + np.arange(n_air), 2] = BIG  # after its last flight
+        return cls(aircraft, landing, cum_us, cum_fc, times, keys, starts, direct, days, own)
 
     def rank(self, aircraft: I64, instant: I64, *, inclusive: bool) -> I64:
         """Number of flights (in sorted order) before the query point: every flight of
@@ -121,8 +134,12 @@ class FlightIndex:
         side: Literal["left", "right"] = "right" if inclusive else "left"
         if self.direct is not None:
             t0, span = self.direct
+            keys = self.keys
+            if keys is None:
+                keys = _direct_keys(self.aircraft, self.landing, self.direct)
             rel = np.clip(instant, t0, t0 + span - 1) - t0  # clip first: no overflow
-            return np.searchsorted(self.keys, aircraft * span + rel, side=side)
+            return np.searchsorted(keys, aircraft * span + rel, side=side)
+        assert self.keys is not None
         # landings <= t are those whose rank < r (inclusive), < t: rank < r (left)
         r = np.searchsorted(self.times, instant, side=side)
         return np.searchsorted(self.keys, (aircraft << 32) | r.astype(np.int64), side="left")
@@ -131,21 +148,61 @@ class FlightIndex:
         assert self.days is not None
         d0, width, most, table = self.days
         n = self.starts.shape[0] - 1
-        known = (aircraft >= 0) & (aircraft < n)
-        a = np.where(known, aircraft, 0)
-        day = np.floor_divide(instant, US_PER_DAY)
-        np.subtract(day, d0, out=day)
-        np.clip(day, 0, width - 1, out=day)
-        r = table[a * width + day]
-        end = self.starts[a + 1]
-        last = self.landing.shape[0] - 1
-        for _ in range(most):  # step over the flights landing that day up to the instant
-            at = self.landing[np.minimum(r, last)]
-            step = (r < end) & ((at <= instant) if inclusive else (at < instant))
-            if not bool(step.any()):
+        known = aircraft.size == 0 or (int(aircraft.min()) >= 0 and int(aircraft.max()) < n)
+        a = aircraft if known else np.where((aircraft >= 0) & (aircraft < n), aircraft, 0)
+        cell = np.floor_divide(instant, US_PER_DAY)
+        cell -= d0
+        if cell.size and (int(cell.min()) < 0 or int(cell.max()) >= width):
+            np.maximum(cell, 0, out=cell)  # the first column
+            np.minimum(cell, width - 1, out=cell)  # the column past the last day
+        cell += a * width
+        packed = table[cell]
+        r = packed >> DAY_SHIFT
+        # step over the flights landing that day up to the instant (few: a table cell
+        # holds at most DAY_TABLE_MOST_PER_DAY)
+        count = packed & DAY_MASK
+        go = count > 0
+        for k in range(most):
+            if k:
+                go &= count > k
+            at = np.take(self.landing, r, mode="clip")
+            go &= (at <= instant) if inclusive else (at < instant)
+            if not bool(go.any()):
                 break
-            r += step
-        return np.where(known, r, np.where(aircraft < 0, 0, self.landing.shape[0]))
+            r += go
+        if known:
+            return r
+        return np.where(
+            (aircraft >= 0) & (aircraft < n), r, np.where(aircraft < 0, 0, self.landing.shape[0])
+        )
+
+    def _totals_by_day(self, aircraft: I64, instant: I64, inclusive: bool) -> tuple[I64, I64]:
+        """``totals`` of known aircraft from the day table and the ``own`` rows: two
+        lookups per query (its day's cell, then its row), the same answer as the ranks."""
+        assert self.days is not None and self.own is not None
+        d0, width, most, table = self.days
+        cell = np.floor_divide(instant, US_PER_DAY)
+        cell -= d0
+        if cell.size and (int(cell.min()) < 0 or int(cell.max()) >= width):
+            np.maximum(cell, 0, out=cell)  # the first column
+            np.minimum(cell, width - 1, out=cell)  # the column past the last day
+        cell += aircraft * width
+        packed = table[cell]
+        pos = packed >> DAY_SHIFT
+        pos += aircraft
+        count = packed & DAY_MASK
+        go = count > 0
+        flat = self.own.reshape(-1)  # (a view: np.take would copy a strided column)
+        for k in range(most):  # step over that day's landings up to the instant
+            if k:
+                go &= count > k
+            at = np.take(flat, pos * 3 + 2)
+            go &= (at <= instant) if inclusive else (at < instant)
+            if not bool(go.any()):
+                break
+            pos += go
+        got = np.take(self.own, pos, axis=0)  # the row the step read: in cache
+        return got[:, 0], got[:, 1]
 
     def start(self, aircraft: I64) -> I64:
         """Index of each aircraft's first flight in sorted order."""
@@ -158,15 +215,31 @@ class FlightIndex:
 
         ``inclusive``: landing <= instant; otherwise landing < instant.
         """
+        aircraft = np.asarray(aircraft, dtype=np.int64)
+        instant = np.asarray(instant, dtype=np.int64)
+        n = self.starts.shape[0] - 1
+        if (
+            self.own is not None
+            and self.days is not None
+            and (aircraft.size == 0 or (int(aircraft.min()) >= 0 and int(aircraft.max()) < n))
+        ):
+            return self._totals_by_day(aircraft, instant, inclusive)
         hi = self.rank(aircraft, instant, inclusive=inclusive)
         lo = self.start(aircraft)
         return self.cum_us[hi] - self.cum_us[lo], self.cum_fc[hi] - self.cum_fc[lo]
+
+
+def _direct_keys(aircraft: I64, landing: I64, direct: tuple[int, int]) -> I64:
+    t0, span = direct
+    return aircraft.astype(np.int64) * span + (landing - t0)
 
 
 #: the day table is used while it has at most this many cells per flight (plus a floor)
 DAY_TABLE_CELLS_PER_FLIGHT = 4
 DAY_TABLE_MIN_CELLS = 1 << 20
 DAY_TABLE_MOST_PER_DAY = 8
+DAY_SHIFT = 4  # bits of a day-table cell that count the flights landing that day
+DAY_MASK = (1 << DAY_SHIFT) - 1
 
 
 def _day_table(aircraft: I64, landing: I64, n_air: int) -> tuple[int, int, int, I64] | None:
@@ -187,7 +260,9 @@ def _day_table(aircraft: I64, landing: I64, n_air: int) -> tuple[int, int, int, 
     if most > DAY_TABLE_MOST_PER_DAY:
         return None
     table = np.cumsum(per_cell) - per_cell  # exclusive: flights in earlier cells
-    return d0, width, most, table.astype(np.int64)
+    table <<= DAY_SHIFT
+    table |= per_cell
+    return d0, width, most, table.astype(np.int64, copy=False)
 
 
 def aircraft_counters(

@@ -46,6 +46,9 @@ BASES = (
 )
 RATE_WINDOW_DAYS = 90
 CHUNK = 1 << 15  # items worked at a time
+# a task with at least this many items gets chunks of its own (so a chunk works only the
+# units its task has); smaller tasks share chunks
+OWN_CHUNK = 1 << 11
 BIG = np.iinfo(np.int64).max
 
 
@@ -161,59 +164,59 @@ class PartHistory:
     aircraft totals at its installation instant (landings before it), so a part's
     counters at any instant cost one binary search per installation.
 
-    Most parts have one installation: per part, the columns of its last installation are
-    kept in part-indexed tables (``last_*``) so a query gathers from small tables; the
-    few parts with several are answered over all their installations."""
+    Per part, the columns a query needs sit side by side in one row of ``table`` (one
+    gather reads them): its last installation's aircraft, start, end and aircraft totals
+    at the start, and the totals of its earlier installations (all of them ended before
+    the last began). A query at or after the last installation's start is answered from
+    that row; the rare query before it (a part that moved, asked about its earlier
+    life) goes over every installation."""
 
     index: FlightIndex
     inst: Installations
-    order: I64  # installations by part
+    order: I64  # installations by part, then installation instant
     start: I64  # per part: first of its installations in ``order``
     count: I64  # per part: how many
     base_us: I64  # per installation in ``order``
     base_fc: I64
-    last_aircraft: I64  # per part: its last installation's aircraft (-1: none)
-    last_installed: I64
-    last_upper: I64  # removed_at - 1 µs (a landing at removal does not count)
-    last_base_us: I64
-    last_base_fc: I64
+    table: I64  # (n_parts, 7): the columns below
     multi: bool  # some part has more than one installation
+
+    AIRCRAFT, INSTALLED, UPPER, BASE_US, BASE_FC, PRIOR_US, PRIOR_FC = range(7)
 
     @classmethod
     def build(cls, index: FlightIndex, inst: Installations, n_parts: int) -> PartHistory:
-        order = np.argsort(inst.part, kind="stable")
+        order = np.lexsort((inst.installed_at, inst.part))
         count = np.bincount(inst.part, minlength=n_parts).astype(np.int64)
         start = np.cumsum(count) - count
-        base_us, base_fc = index.totals(
-            inst.aircraft[order], inst.installed_at[order], inclusive=False
-        )
-        has = count > 0
-        last = np.where(has, start + count - 1, 0)
-        rows = order[last] if order.size else np.zeros(n_parts, np.int64)
+        ac = inst.aircraft[order]
+        base_us, base_fc = index.totals(ac, inst.installed_at[order], inclusive=False)
+        table = np.zeros((n_parts, 7), dtype=np.int64)
+        table[:, cls.AIRCRAFT] = -1
+        table[:, cls.INSTALLED] = OPEN_END
+        has = np.flatnonzero(count > 0)
         if order.size:
-            last_aircraft = np.where(has, inst.aircraft[rows], -1)
-            last_installed = np.where(has, inst.installed_at[rows], OPEN_END)
-            last_upper = np.where(has, inst.removed_at[rows] - 1, 0)
-            last_base_us = np.where(has, base_us[last], 0)
-            last_base_fc = np.where(has, base_fc[last], 0)
-        else:
-            last_aircraft = np.full(n_parts, -1, np.int64)
-            last_installed = np.full(n_parts, OPEN_END, np.int64)
-            last_upper = last_base_us = last_base_fc = np.zeros(n_parts, np.int64)
+            last = start[has] + count[has] - 1
+            rows = order[last]
+            table[has, cls.AIRCRAFT] = inst.aircraft[rows]
+            table[has, cls.INSTALLED] = inst.installed_at[rows]
+            table[has, cls.UPPER] = inst.removed_at[rows] - 1
+            table[has, cls.BASE_US] = base_us[last]
+            table[has, cls.BASE_FC] = base_fc[last]
+            # every earlier installation in full (landing < removed_at)
+            earlier = np.ones(order.shape[0], dtype=bool)
+            earlier[last] = False
+            k = np.flatnonzero(earlier)
+            if k.size:
+                rows = order[k]
+                upper = inst.removed_at[rows] - 1
+                hi_us, hi_fc = index.totals(ac[k], upper, inclusive=True)
+                valid = upper >= inst.installed_at[rows]
+                part = inst.part[rows]
+                for col, hi, lo in ((cls.PRIOR_US, hi_us, base_us), (cls.PRIOR_FC, hi_fc, base_fc)):
+                    d = np.where(valid, hi - lo[k], 0)
+                    table[:, col] = np.bincount(part, weights=d, minlength=n_parts).astype(np.int64)
         return cls(
-            index,
-            inst,
-            order,
-            start,
-            count,
-            base_us,
-            base_fc,
-            last_aircraft,
-            last_installed,
-            last_upper,
-            last_base_us,
-            last_base_fc,
-            bool((count > 1).any()),
+            index, inst, order, start, count, base_us, base_fc, table, bool((count > 1).any())
         )
 
     def totals(self, part: I64, at: I64) -> tuple[I64, I64]:
@@ -221,18 +224,23 @@ class PartHistory:
         n = part.shape[0]
         if n == 0 or self.order.shape[0] == 0:
             return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-        # every part through its last installation (exact for parts with one)
-        upper = np.minimum(self.last_upper[part], at)
-        installed = self.last_installed[part]
-        ac = self.last_aircraft[part]
+        row = np.take(self.table, part, axis=0)
+        installed = row[:, self.INSTALLED]
+        ac = row[:, self.AIRCRAFT]
+        upper = np.minimum(row[:, self.UPPER], at)
         hi_us, hi_fc = self.index.totals(np.maximum(ac, 0), upper, inclusive=True)
         valid = upper >= installed
-        us = np.where(valid, hi_us - self.last_base_us[part], 0)
-        fc = np.where(valid, hi_fc - self.last_base_fc[part], 0)
+        us = np.where(valid, hi_us - row[:, self.BASE_US], 0)
+        fc = np.where(valid, hi_fc - row[:, self.BASE_FC], 0)
         if self.multi:
-            q = np.nonzero(self.count[part] > 1)[0]
+            us += row[:, self.PRIOR_US]
+            fc += row[:, self.PRIOR_FC]
+            # before the last installation: over every installation
+            q = np.flatnonzero(at < installed)
             if q.size:
-                us[q], fc[q] = self._across(part[q], at[q])
+                q = q[self.count[part[q]] > 1]
+                if q.size:
+                    us[q], fc[q] = self._across(part[q], at[q])
         return us, fc
 
     def _across(self, part: I64, at: I64) -> tuple[I64, I64]:
@@ -424,6 +432,10 @@ def forecast(
         np.where(np.isnan(first_u[u]), -1, first_basis_t).astype(np.int8) for u in range(4)
     ]
     usage_t = ~np.all(np.isnan(iv[:, :2]), axis=1)
+    # which units each task has (bit u), so a chunk skips the units none of its items have
+    units_t = np.zeros(n_tasks, dtype=np.int64)
+    for u in range(4):
+        units_t |= (~np.isnan(first_u[u]) | ~np.isnan(iv_u[u])).astype(np.int64) << u
     sched_due_t = tasks.schedule_from == LAST_DUE
     # stated counters are rare (migrated records): a mask per compliance row
     if every:
@@ -447,53 +459,109 @@ def forecast(
     driver = np.empty(n, dtype=np.int8)
     status = np.empty(n, dtype=np.int8)
 
-    def counters_at(rows: I64) -> tuple[F64, F64]:
+    def counters_at(rows: I64, scope: int) -> tuple[F64, F64]:
         """Item counters (FH, FC) at compliance rows, stated values winning; NaN where
-        the task has no usage unit (nothing needs them)."""
-        fh = np.full(rows.shape[0], np.nan)
-        fc = np.full(rows.shape[0], np.nan)
+        the task has no usage unit (nothing needs them). ``scope``: the rows' items are
+        all of one task and all on aircraft or all on parts (>= 0: the task), else -1."""
         items = ci[rows]
-        need = usage_t[task[items]]
-        item_part = part[items]
-        on_air = need & (item_part < 0)
-        k = np.nonzero(on_air)[0]
-        ac = aircraft[items[k]]
-        us, cyc = index.totals(ac, cd[rows[k]])
-        fh[k] = fleet.aircraft_opening_fh[ac] + us / US_PER_HOUR
-        fc[k] = fleet.aircraft_opening_fc[ac] + cyc
-        k = np.nonzero(need & ~on_air)[0]
-        pp = item_part[k]
-        us, cyc = history.totals(pp, cd[rows[k]])
-        fh[k] = fleet.part_opening_fh[pp] + us / US_PER_HOUR
-        fc[k] = fleet.part_opening_fc[pp] + cyc
+        at = cd[rows]
+        if scope >= 0:  # one task: on aircraft or on parts, usage units or none
+            if not usage_t[scope]:
+                return np.full(rows.shape[0], np.nan), np.full(rows.shape[0], np.nan)
+            if rows.shape[0] == 0 or ci[rows[0]] < n_a:  # aircraft items
+                ac = np.take(aircraft, items)
+                us, cyc = index.totals(ac, at)
+                fh = fleet.aircraft_opening_fh[ac] + us / US_PER_HOUR
+                fc = (fleet.aircraft_opening_fc[ac] + cyc).astype(np.float64)
+            else:
+                pp = np.take(part, items)
+                us, cyc = history.totals(pp, at)
+                fh = fleet.part_opening_fh[pp] + us / US_PER_HOUR
+                fc = (fleet.part_opening_fc[pp] + cyc).astype(np.float64)
+        else:
+            fh = np.full(rows.shape[0], np.nan)
+            fc = np.full(rows.shape[0], np.nan)
+            need = usage_t[task[items]]
+            item_part = part[items]
+            on_air = need & (item_part < 0)
+            k = np.nonzero(on_air)[0]
+            ac = aircraft[items[k]]
+            us, cyc = index.totals(ac, at[k])
+            fh[k] = fleet.aircraft_opening_fh[ac] + us / US_PER_HOUR
+            fc[k] = fleet.aircraft_opening_fc[ac] + cyc
+            k = np.nonzero(need & ~on_air)[0]
+            pp = item_part[k]
+            us, cyc = history.totals(pp, at[k])
+            fh[k] = fleet.part_opening_fh[pp] + us / US_PER_HOUR
+            fc[k] = fleet.part_opening_fc[pp] + cyc
         s = np.nonzero(stated_row[rows])[0]
         if s.size:
             for out, given in ((fh, stated_fh[rows[s]]), (fc, stated_fc[rows[s]])):
                 out[s] = np.where(np.isnan(given), out[s], given)
         return fh, fc
 
+    # read-only stand-ins for the units a chunk's items do not have
+    nan_full = np.full(CHUNK, np.nan)
+    none_full = np.full(CHUNK, -1, dtype=np.int8)
+    no_full = np.zeros(CHUNK, dtype=bool)
+
     def chunk(lo: int, hi: int) -> None:
-        """Every output of items lo..hi-1."""
+        """Every output of items lo..hi-1 (at most CHUNK)."""
+        nan_l, none_l, no_l = nan_full[: hi - lo], none_full[: hi - lo], no_full[: hi - lo]
         t_l = task[lo:hi]
         part_l = part[lo:hi]
         air_l = aircraft[lo:hi]
-        kind_l = kind[lo:hi]
         counts_l = counts[lo:hi]
-        is_part = part_l >= 0
-        safe_part = np.where(is_part, part_l, n_parts)
-        safe_air = np.where(air_l >= 0, air_l, n_air)
-        cur = [np.where(is_part, part_now[u][safe_part], air_now[u][safe_air]) for u in (FH, FC)]
-        start_day = np.where(is_part, manufactured[safe_part], delivered[safe_air])
+        # items of one task (they come grouped by task): its values are scalars
+        t0 = int(t_l[0])
+        pure = lo < n_base and t0 == int(t_l[-1])
+
+        def per_task(values: npt.NDArray[Any]) -> Any:
+            """Each item's value of a per-task array (one scalar when ``pure``)."""
+            return values[t0] if pure else values[t_l]
+
+        kind_l = per_task(tasks.kind)
+        safe_air = air_l if lo < n_a and hi <= n_a else np.where(air_l >= 0, air_l, n_air)
+        if hi <= n_a or lo >= n_base:  # aircraft (or raised) items only
+            cur = [air_now[u][safe_air] for u in (FH, FC)]
+            start_day = delivered[safe_air]
+        elif lo >= n_a and hi <= n_base:  # part items only
+            cur = [part_now[u][part_l] for u in (FH, FC)]
+            start_day = manufactured[part_l]
+        else:
+            is_part = part_l >= 0
+            safe_part = np.where(is_part, part_l, n_parts)
+            cur = [
+                np.where(is_part, part_now[u][safe_part], air_now[u][safe_air]) for u in (FH, FC)
+            ]
+            start_day = np.where(is_part, manufactured[safe_part], delivered[safe_air])
         if lo >= n_base:  # raised items: due by their day alone
+            has_u = [False, False, True, False]
             due_u = [np.full(hi - lo, np.nan) for _ in range(4)]
             basis_u = [np.full(hi - lo, -1, dtype=np.int8) for _ in range(4)]
             basis_u[DY][:] = FROM_RAISED
         else:
-            due_u = [first_u[u][t_l] for u in range(4)]  # FH, FC: counter values
-            basis_u = [first_basis_u[u][t_l] for u in range(4)]
-        tol_l = [tol_tu[u][t_l] for u in range(3)]
+            bits = int(units_t[t0]) if pure else int(np.bitwise_or.reduce(units_t[t_l]))
+            has_u = [bool(bits >> u & 1) for u in range(4)]
+            # FH, FC: counter values; absent units stay NaN (-1 basis) and are not worked
+            m = hi - lo
+            if pure:
+                due_u = [np.full(m, first_u[u][t0]) if has_u[u] else nan_l for u in range(4)]
+                basis_u = [
+                    np.full(m, first_basis_u[u][t0], np.int8) if has_u[u] else none_l
+                    for u in range(4)
+                ]
+            else:
+                due_u = [first_u[u][t_l] if has_u[u] else nan_l for u in range(4)]
+                basis_u = [first_basis_u[u][t_l] if has_u[u] else none_l for u in range(4)]
+        # the days' tolerance is the calendar units': DY and MO
+        tol_l = [
+            per_task(tol_tu[u]) if has_u[u] or u == DY and has_u[MO] else np.float64(0)
+            for u in range(3)
+        ]
         repeat_done = (counts_l > 0) & (kind_l == REPEAT)
-        sched_due = sched_due_t[t_l]
+        sched_due = per_task(sched_due_t)
+        scope = t0 if pure and (hi <= n_a or lo >= n_a) else -1
         # calendar dues from the start date, for the items whose due comes from it: those
         # never done, and last_due items (their first compliance is tested against it)
         from_start = ~repeat_done | sched_due
@@ -501,6 +569,8 @@ def forecast(
         if lo >= n_base:
             day_u[0][:] = r_due[lo - n_base : hi - n_base]  # (due_u stays NaN: not from start)
         for col, u in ((0, DY), (1, MO)):
+            if not has_u[u] or lo >= n_base:
+                continue
             has = np.nonzero(from_start & ~np.isnan(due_u[u]))[0]
             steps = due_u[u][has].astype(np.int64)
             day_u[col][has] = (
@@ -510,9 +580,11 @@ def forecast(
         def apply(items: I64, rows: I64, vals: tuple[F64, F64], window: list[B] | None) -> None:
             """Next due of local ``items`` from their compliance ``rows`` with counters
             ``vals`` (base: the actual value, or the previous due where ``window``)."""
-            t = t_l[items]
+            t = t0 if pure else t_l[items]
             day = cd[rows] // US_PER_DAY
             for u in range(4):
+                if not has_u[u]:
+                    continue
                 step = iv_u[u][t]
                 has = ~np.isnan(step)
                 if u < 2:
@@ -540,40 +612,53 @@ def forecast(
         ld = np.nonzero(repeat_done & ~sched_due)[0]
         if ld.size:
             rows = last_row[lo + ld]
-            apply(ld, rows, counters_at(rows), None)
+            apply(ld, rows, counters_at(rows, scope), None)
         # last_due: walk every item's history, the k-th compliance of all items at once
         lu_all = np.nonzero(repeat_done & sched_due)[0]
         lu_counts = counts_l[lu_all]
         for k in range(int(lu_counts.max(initial=0))):
             items = lu_all[lu_counts > k]
             rows = starts[lo + items] + k
-            vals = counters_at(rows)
+            vals = counters_at(rows, scope)
             day = cd[rows] // US_PER_DAY
             window = []
             for u in (FH, FC):
+                if not has_u[u]:
+                    window.append(no_l)  # not read: apply() skips the unit
+                    continue
                 prev = due_u[u][items]
                 with np.errstate(invalid="ignore"):
-                    window.append(np.abs(vals[u] - prev) <= tol_l[u][items])  # NaN: False
-            for col in (0, 1):
+                    window.append(np.abs(vals[u] - prev) <= _at(tol_l[u], items))  # NaN: no
+            for col, u in ((0, DY), (1, MO)):
+                if not has_u[u]:
+                    window.append(no_l)
+                    continue
                 prev = day_u[col][items]
-                window.append((prev != NO_DAY) & (np.abs(day - prev) <= tol_l[DY][items]))
+                window.append((prev != NO_DAY) & (np.abs(day - prev) <= _at(tol_l[DY], items)))
             apply(items, rows, vals, window)
 
         # --- due, remaining, rates, projection -----------------------------------------------
         today_l = np.int64(today)
-        due[FH, lo:hi] = due_u[FH]
-        due[FC, lo:hi] = due_u[FC]
-        for col, u in ((0, DY), (1, MO)):
-            d = day_u[col]
-            due[u, lo:hi] = np.where(d == NO_DAY, np.nan, d)
         for u in range(4):
             basis[u, lo:hi] = basis_u[u]
-        np.subtract(due_u[FH], cur[FH], out=remaining[FH, lo:hi])
-        np.subtract(due_u[FC], cur[FC], out=remaining[FC, lo:hi])
-        np.subtract(due[DY, lo:hi], today, out=remaining[DY, lo:hi])
-        np.subtract(due[MO, lo:hi], today, out=remaining[MO, lo:hi])
-        proj = []
+            if not has_u[u]:
+                due[u, lo:hi] = np.nan
+                remaining[u, lo:hi] = np.nan
+                if u < 2:
+                    projected[u, lo:hi] = NO_DAY
+                continue
+            if u < 2:
+                due[u, lo:hi] = due_u[u]
+                np.subtract(due_u[u], cur[u], out=remaining[u, lo:hi])
+            else:
+                d = day_u[u - 2]
+                due[u, lo:hi] = np.where(d == NO_DAY, np.nan, d)
+                np.subtract(due[u, lo:hi], today, out=remaining[u, lo:hi])
+        proj: list[I64 | None] = []
         for u in (FH, FC):
+            if not has_u[u]:
+                proj.append(None)
+                continue
             r_u = rate_u[u][safe_air]  # the spare row (no aircraft) is NaN
             with np.errstate(invalid="ignore", divide="ignore"):
                 q = np.floor(remaining[u, lo:hi] / r_u)
@@ -582,28 +667,35 @@ def forecast(
                 p_u = np.where(ok, today_l + q.astype(np.int64), NO_DAY)
             projected[u, lo:hi] = p_u
             proj.append(p_u)
-        proj += day_u
+        proj += [day_u[0] if has_u[DY] else None, day_u[1] if has_u[MO] else None]
         # the earliest date; on a tie the first unit in FH, FC, DY, MO order
-        p_fh = proj[FH]
-        none = p_fh == NO_DAY
-        dd = np.where(none, BIG, p_fh)
-        drv = np.where(none, -1, FH).astype(np.int8)
-        for u in (FC, DY, MO):
-            p_u = proj[u]
-            better = (p_u != NO_DAY) & (p_u < dd)
-            dd[better] = p_u[better]
+        dd = np.full(hi - lo, BIG, dtype=np.int64)
+        drv = np.full(hi - lo, -1, dtype=np.int8)
+        for u in range(4):
+            pu = proj[u]
+            if pu is None:
+                continue
+            better = (pu != NO_DAY) & (pu < dd)
+            dd[better] = pu[better]
             drv[better] = u
         dd[drv < 0] = NO_DAY
         due_date[lo:hi] = dd
         driver[lo:hi] = drv
 
         # --- status ------------------------------------------------------------------------
-        with np.errstate(invalid="ignore"):
-            rem_fh, rem_fc = remaining[FH, lo:hi], remaining[FC, lo:hi]
-            past = (rem_fh < 0) | (rem_fc < 0)
-            over = (rem_fh < -tol_l[FH]) | (rem_fc < -tol_l[FC])
+        past = np.zeros(hi - lo, dtype=bool)
+        over = np.zeros(hi - lo, dtype=bool)
+        for u in (FH, FC):
+            if has_u[u]:
+                rem = remaining[u, lo:hi]
+                with np.errstate(invalid="ignore"):
+                    past |= rem < 0
+                    over |= rem < -tol_l[u]
         tol_dy = tol_l[DY].astype(np.int64)
-        for d in day_u:
+        for col, u in ((0, DY), (1, MO)):
+            if not has_u[u]:
+                continue
+            d = day_u[col]
             has = d != NO_DAY
             past |= has & (today_l > d)
             over |= has & (today_l > d + tol_dy)
@@ -612,10 +704,10 @@ def forecast(
         st[over] = OVERDUE
         status[lo:hi] = st
 
-    for lo in range(0, n_base, CHUNK):
-        chunk(lo, min(n_base, lo + CHUNK))
-    if n > n_base:
-        chunk(n_base, n)
+    for lo, hi in _chunks(task[:n_base]):
+        chunk(lo, hi)
+    for lo in range(n_base, n, CHUNK):  # raised items
+        chunk(lo, min(n, lo + CHUNK))
     keep = ~((kind == ONCE) & (counts > 0))  # a done directive drops out
 
     # --- airworthiness ----------------------------------------------------------------------
@@ -647,6 +739,40 @@ def forecast(
         ground_aircraft=aircraft[grounding],
         ground_item=grounding,
     )
+
+
+def _at(values: Any, items: I64) -> Any:
+    """``values[items]``, or ``values`` itself when it is one scalar for every item."""
+    return values if np.ndim(values) == 0 else values[items]
+
+
+def _chunks(task: I64) -> list[tuple[int, int]]:
+    """Item ranges of at most CHUNK items: a task with OWN_CHUNK items or more gets ranges
+    of its own, smaller neighbours share one (items come grouped by task)."""
+    n = task.shape[0]
+    if n == 0:
+        return []
+    edges = np.flatnonzero(task[1:] != task[:-1]) + 1
+    starts = np.concatenate(([0], edges)).tolist()
+    ends = np.concatenate((edges, [n])).tolist()
+    out: list[tuple[int, int]] = []
+    lo = -1  # start of a shared range being filled (-1: none)
+    for a, b in zip(starts, ends, strict=True):
+        if b - a >= OWN_CHUNK:
+            if lo >= 0:
+                out.append((lo, a))
+                lo = -1
+            out.append((a, b))
+            continue
+        if lo >= 0 and b - lo > CHUNK:
+            out.append((lo, a))
+            lo = -1
+        if lo < 0:
+            lo = a
+    if lo >= 0:
+        out.append((lo, n))
+    # (a shared range can outgrow CHUNK when OWN_CHUNK > CHUNK: split it)
+    return [(x, min(b, x + CHUNK)) for a, b in out for x in range(a, b, CHUNK)]
 
 
 def _pad(values: npt.NDArray[Any], spare: float = 0) -> npt.NDArray[Any]:

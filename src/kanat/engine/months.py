@@ -48,25 +48,54 @@ def add_months(days: I64, months: I64) -> I64:
     """Each date plus N months, keeping the day of month, clamped to the month's last day
     (31 Jan + 1 MO = 28/29 Feb).
 
-    Dates in a forecast span a few thousand distinct days and intervals a few dozen month
-    counts, so the answer for every (day, months) pair in range is computed once into a
-    small table and gathered per item; wide ranges fall back to the direct arithmetic."""
+    Dates from 1900 to 2299 (every date a forecast meets) are looked up in two tables
+    built once: per day its month number and day of month, per month its first day and
+    length; the answer is then a few gathers and additions. Other dates take the direct
+    integer arithmetic."""
     days = np.asarray(days, dtype=np.int64)
     months = np.broadcast_to(np.asarray(months, dtype=np.int64), days.shape)
     if days.size < 64:
         return _add_months_direct(days, months)
-    lo, hi = int(days.min()), int(days.max())
-    m_lo, m_hi = int(months.min()), int(months.max())
-    span_d, span_m = hi - lo + 1, m_hi - m_lo + 1
-    if span_d * span_m > min(4 * days.size, 1 << 22):
+    t = _tables()
+    k = days - t.first_day
+    if int(k.min()) < 0 or int(k.max()) >= t.month_of.shape[0]:
         return _add_months_direct(days, months)
-    grid_d = np.repeat(np.arange(lo, hi + 1, dtype=np.int64), span_m)
-    grid_m = np.tile(np.arange(m_lo, m_hi + 1, dtype=np.int64), span_d)
-    table = _add_months_direct(grid_d, grid_m)
-    key = days * span_m
-    key += months
-    key -= lo * span_m + m_lo
-    return table[key]
+    target = t.month_of[k] + months
+    if int(target.min()) < 0 or int(target.max()) >= t.month_start.shape[0]:
+        return _add_months_direct(days, months)
+    out = np.minimum(t.day_of[k], t.month_len[target])
+    out += t.month_start[target]
+    return out
+
+
+class _Tables:
+    """Per day of 1900-01-01 .. 2299-12-31: its month (0 = Jan 1900) and day of month
+    minus one; per month: its first day (days since 1970) and its length minus one."""
+
+    def __init__(self) -> None:
+        y = np.repeat(np.arange(1900, 2300, dtype=np.int64), 12)
+        m = np.tile(np.arange(1, 13, dtype=np.int64), 400)
+        self.month_start = from_civil(y, m, np.ones_like(y))
+        self.month_len = month_length(y, m) - 1
+        self.first_day = int(self.month_start[0])
+        n_days = int(from_civil(np.array([2300]), np.array([1]), np.array([1]))[0])
+        n_days -= self.first_day
+        self.month_of = np.repeat(np.arange(y.shape[0], dtype=np.int32), self.month_len + 1)
+        assert self.month_of.shape[0] == n_days
+        day_of = np.arange(n_days, dtype=np.int64) - (
+            self.month_start[self.month_of] - self.first_day
+        )
+        self.day_of = day_of.astype(np.int32)
+
+
+_TABLES: _Tables | None = None
+
+
+def _tables() -> _Tables:
+    global _TABLES
+    if _TABLES is None:
+        _TABLES = _Tables()
+    return _TABLES
 
 
 def _add_months_direct(days: I64, months: I64) -> I64:
