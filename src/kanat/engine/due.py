@@ -270,15 +270,15 @@ def _aircraft_at(inst: Installations, n_parts: int, at: int) -> I64:
     return out
 
 
-def _segments(group: I64, n_groups: int) -> tuple[I64, I64]:
+def _segments(group: I64, n_groups: int) -> tuple[I64, I64, I64]:
     """For members with a group id: each member's rank within its group (in member
-    order) and each group's size."""
+    order), each group's size, and the members grouped (stable)."""
     order = np.argsort(group, kind="stable")
     size = np.bincount(group, minlength=n_groups).astype(np.int64)
     start = np.cumsum(size) - size
     rank = np.empty(group.shape[0], dtype=np.int64)
     rank[order] = np.arange(group.shape[0], dtype=np.int64) - np.repeat(start, size)
-    return rank, size
+    return rank, size, order
 
 
 def _expand(base: I64, count: I64) -> I64:
@@ -338,7 +338,7 @@ def forecast(
     pn_ids, p_pn = np.unique(fleet.part_number, return_inverse=True)
     p_pn = p_pn.reshape(-1).astype(np.int64)
     p_group = np.where(rep_part, p_pn, len(pn_ids))
-    p_rank, p_size = _segments(p_group, len(pn_ids) + 1)
+    p_rank, p_size, part_by_group = _segments(p_group, len(pn_ids) + 1)
     t_pn = np.searchsorted(pn_ids, tasks.part_number)
     t_has_pn = (tasks.part_number >= 0) & (t_pn < len(pn_ids))
     if len(pn_ids):
@@ -347,7 +347,6 @@ def forecast(
     pt_count = p_size[t_pn[pt]]
     task_base = np.full(n_tasks, -1, dtype=np.int64)
     task_base[pt] = n_a + np.cumsum(pt_count) - pt_count
-    part_by_group = np.argsort(p_group, kind="stable")
     p_start = np.cumsum(p_size) - p_size
     it_part_p = part_by_group[_expand(p_start[t_pn[pt]], pt_count)]
     it_task_p = np.repeat(pt, pt_count)
@@ -383,19 +382,26 @@ def forecast(
     # --- compliances onto items ------------------------------------------------------------
     c = compliances
     c_item = np.full(c.task.shape[0], -1, dtype=np.int64)
-    on_a = (c.aircraft >= 0) & (c.part < 0)
-    ca = np.nonzero(on_a)[0]
+    # a life limit is never reset: its tasks match no compliance
+    life_t = tasks.kind == LIFE_LIMIT
+    ca = np.flatnonzero((c.aircraft >= 0) & (c.part < 0))
     if ca.size and var_tasks.size:
-        row = row_of_task[c.task[ca]]
-        ok = row >= 0
-        c_item[ca[ok]] = item_of[row[ok], c.aircraft[ca[ok]]]
-    cp = np.nonzero(c.part >= 0)[0]
+        row = np.where(life_t, -1, row_of_task)[c.task[ca]]
+        ac = c.aircraft[ca]
+        ok = (row >= 0) & (ac < n_air)
+        if not bool(ok.all()):
+            ca, row, ac = ca[ok], row[ok], ac[ok]
+        c_item[ca] = item_of.reshape(-1)[row * n_air + ac]  # -1: not an item
+    cp = np.flatnonzero(c.part >= 0)
     if cp.size:
         ps = c.part[cp]
-        base = task_base[c.task[cp]]
-        ok = (base >= 0) & rep_part[ps] & (tasks.part_number[c.task[cp]] == fleet.part_number[ps])
+        tt = c.task[cp]
+        base = np.where(life_t, -1, task_base)[tt]
+        # the part is reported and of the task's part number
+        pn_rep = np.where(rep_part, fleet.part_number, -2)
+        ok = (base >= 0) & (tasks.part_number[tt] == pn_rep[ps])
         c_item[cp[ok]] = base[ok] + p_rank[ps[ok]]
-    use = (c_item >= 0) & (c.done_at <= as_of) & (tasks.kind[c.task] != LIFE_LIMIT)
+    use = (c_item >= 0) & (c.done_at <= as_of)
     every = bool(use.all())  # the usual case: no copies of the compliance columns
     c_idx = np.arange(use.shape[0], dtype=np.int64) if every else np.nonzero(use)[0]
     ci = c_item if every else c_item[c_idx]
