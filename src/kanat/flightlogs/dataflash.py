@@ -13,11 +13,15 @@ the next candidate and count the bytes skipped (a warning). A truncated last rec
 warning too. FMT records may come anywhere (modern firmware writes them lazily); one that
 redefines a type differently splits the chunk there.
 
-Text: lines ``NAME, v1, v2, ...`` with ``FMT`` lines giving the columns. Lines are located and
-named in bulk; the value fields of the kept record types are parsed in one numpy call per
-chunk (``NaN`` fields are fine); where that fails the lines are halved until the bad ones are
-found, which are dropped and counted, as are lines with too few fields. Values of the scaled
-types (c, e, L...) are already scaled in text logs.
+Text: lines ``NAME, v1, v2, ...`` with ``FMT`` lines giving the columns (a chunk's FMT lines
+are read before its other lines). A compiled tokenizer (``_textscan``: numba, imported only
+when a text log is read) locates and names the lines and parses the value fields of the kept
+record types straight into float64 columns. Its numbers take an exact fast path (the value
+``float()`` gives); a line with any other field goes to a Python slow path that reads it as
+numpy's text parser does (``np.fromstring``: every field of the line must be a number, extra
+ones too; ``NaN`` fields are fine). Lines that do not parse are dropped and counted, as are
+lines with too few fields. Values of the scaled types (c, e, L...) are already scaled in text
+logs.
 
 Log time (µs):
     * ``TimeUS`` (µs) or ``TimeMS`` (ms) when it is a record's first column (not for ACC*/GYR*
@@ -79,7 +83,7 @@ import os
 import re
 import warnings
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -142,6 +146,7 @@ KEEP: dict[str, tuple[str, ...]] = {
 _WORDY = ("MSG", "PARM", "FMTU", "MULT")
 _INSTANCE_COLUMNS = ("I", "Instance", "Inst")
 _SYSID = b"SYSID_THISMAV"
+_SYSID_U8 = np.frombuffer(_SYSID, np.uint8)
 #: centi-unit integer fields of logs without FMTU
 _LEGACY_CENTI = {("CURR", "Volt"), ("CURR", "Curr"), ("CTUN", "CRt"), ("CTUN", "CRate")}
 #: types never used as the clock of GPS-only logs
@@ -936,15 +941,123 @@ def _name_key(name: str) -> int:
     return int.from_bytes(raw, "little")
 
 
-_Parsed = tuple[str, npt.NDArray[np.intp], F64, npt.NDArray[np.bool_]]
+@dataclass
+class _Kept:
+    """How the tokenizer parses the lines of one kept record type (``_textscan``)."""
+
+    f: _Fmt
+    words: bool  # some fields are words (not parsed); the others are read as ``float()``
+    codes: I64  # per field: its output column (-1: not kept), words -2 (-3 - column: kept)
+    out: dict[str, int]  # kept column (KEEP, _i_*, _tow) -> output column
+    time_out: int  # the output column of the boot clock, -1 without one
+    need: list[int]  # the field of each output column
+
+    @classmethod
+    def make(cls, name: str, f: _Fmt) -> _Kept:
+        words = not f.decodable or any(ch in _NOT_NUMBER_IN_TEXT for ch in f.fmt)
+        field = {c: f.columns.index(c) for c in KEEP[name] if c in f.columns}
+        field |= {"_i_" + c: f.columns.index(c) for c in _INSTANCE_COLUMNS if c in f.columns}
+        if f.tow_col >= 0:
+            field["_tow"] = f.tow_col
+        need = sorted({*field.values(), *([f.time_col] if f.time_col >= 0 else [])})
+        at = {j: o for o, j in enumerate(need)}
+        codes = [at.get(j, -1) for j in range(len(f.fmt))]
+        if words:
+            # a word: -2, or -3 - its output column when kept (-3 - -1 is -2)
+            codes = [
+                -3 - c if ch in _NOT_NUMBER_IN_TEXT else c
+                for c, ch in zip(codes, f.fmt, strict=True)
+            ]
+        out = {c: at[j] for c, j in field.items()}
+        return cls(f, words, np.array(codes, np.int64), out, at.get(f.time_col, -1), need)
+
+    @property
+    def nout(self) -> int:
+        return len(self.need)
+
+
+@dataclass
+class _Table:
+    """The record names a text log defines, in order (their index: the table index), with
+    the hash table of their keys for the tokenizer, which types it parses (``kind``: the
+    index in ``kept``, -1) and which it lists (``wordy``)."""
+
+    keys: tuple[int, ...]
+    names: list[str]
+    hkeys: I64
+    hvals: npt.NDArray[np.int32]
+    kind: I64
+    wordy: I64
+    kept: list[tuple[int, str]]
+
+    @classmethod
+    def make(cls, ts: Any, keys: tuple[int, ...], names: list[str]) -> _Table:
+        hkeys, hvals = ts.hash_table(list(keys))
+        kept = [(t, name) for t, name in enumerate(names) if name in KEEP]
+        kind = np.full(len(names), -1, np.int64)
+        kind[[t for t, _ in kept]] = np.arange(len(kept))
+        wordy = np.array(
+            [
+                ts.WORDY_NAMED
+                if name == "PARM"
+                else ts.WORDY_ALL
+                if name in _WORDY
+                else ts.WORDY_NO
+                for name in names
+            ],
+            np.int64,
+        )
+        return cls(keys, names, hkeys, hvals, kind, wordy, kept)
+
+
+#: what a text FMT line defines, by the line (the same firmware writes the same FMT lines: a
+#: log read again, or the next log of the fleet, parses none of them again)
+_FMT_LINES: dict[bytes, tuple[int, _Fmt, int] | None] = {}
+#: how a kept type is parsed, by its format (id: the value holds the format, so its id is
+#: not reused while there)
+_KEPT: dict[int, _Kept] = {}
+#: the table of the defined names, by their keys
+_TABLES: dict[tuple[int, ...], _Table] = {}
+#: the kept types of a table and how they are parsed (``_Text._setup``)
+_SETUPS: dict[
+    tuple[tuple[int, ...], tuple[int, ...]], tuple[list[tuple[str, _Kept]], I64, I64]
+] = {}
+_MEMO_MAX = 4096
+
+
+def _memo(memo: dict[Any, Any], key: object, value: object) -> None:
+    if len(memo) >= _MEMO_MAX:
+        memo.clear()
+    memo[key] = value
+
+
+def _fromstring(s: bytes) -> F64 | None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return np.fromstring(s, dtype=np.float64, sep=",")
+        except ValueError:
+            return None
 
 
 class _Text:
-    """Streams a text log through a :class:`_Collector`."""
+    """Streams a text log through a :class:`_Collector`.
+
+    The compiled tokenizer (``_textscan``) finds the lines and their record names, then
+    parses the value fields of the kept types into float64 columns. A line with a field off
+    its exact fast path is parsed here as the numpy reader did: the types whose fields are
+    all numbers with ``np.fromstring`` (every field of the line must parse, extra ones too; a
+    blank field reads -1 there), the types with words (``n``, ``N``, ``Z``, ``M``, ``a``)
+    field by field with ``float()``, words left out. The FMT lines of a chunk are read before
+    its other lines.
+    """
 
     again = False
 
     def __init__(self, col: _Collector, chunk_size: int) -> None:
+        from kanat.flightlogs import _textscan  # numba: only when a text log is read
+
+        self.ts = _textscan
         self.col = col
         self.chunk_size = chunk_size
         self.key_fmt = _name_key("FMT")
@@ -952,6 +1065,7 @@ class _Text:
         self.by_number: dict[int, str] = {}  # FMT type number -> name (for FMTU)
         self.ids: dict[str, int] = {}  # name -> type id for the clock of old logs
         self.header_done = False
+        self.table: _Table | None = None
 
     def _id(self, name: str) -> int:
         i = self.ids.get(name)
@@ -960,92 +1074,181 @@ class _Text:
             self.col.type_names[i] = name
         return i
 
+    def _table(self) -> _Table:
+        """The table of the defined names (new when a name comes)."""
+        if self.table is None or len(self.table.names) != len(self.names):
+            keys = tuple(self.names)
+            table = _TABLES.get(keys)
+            if table is None:
+                table = _Table.make(self.ts, keys, list(self.names.values()))
+                _memo(_TABLES, keys, table)
+            self.table = table
+        return self.table
+
+    def _setup(self, table: _Table) -> tuple[list[tuple[str, _Kept]], I64, I64]:
+        """The kept types of the table, how they are parsed: (name, spec), codes, info."""
+        specs = [(name, self._kept(name)) for _, name in table.kept]
+        key = (table.keys, tuple(id(s) for _, s in specs))
+        setup = _SETUPS.get(key)
+        if setup is None:
+            info: list[list[int]] = []
+            code0 = 0
+            for (t, _), (_, s) in zip(table.kept, specs, strict=True):
+                width = len(s.codes)
+                info.append([t, s.words, width, code0, s.nout, s.time_out, s.f.time_us])
+                code0 += width
+            codes = np.concatenate([s.codes for _, s in specs]) if specs else np.zeros(0, np.int64)
+            setup = (specs, codes, np.array(info, np.int64).reshape(len(info), 7))
+            _memo(_SETUPS, key, setup)  # holds the specs: their ids stay theirs
+        return setup
+
+    def _kept(self, name: str) -> _Kept:
+        f = self.col.fmts[name]
+        k = _KEPT.get(id(f))
+        if k is None or k.f is not f:
+            k = _Kept.make(name, f)
+            _memo(_KEPT, id(f), k)
+        return k
+
     def chunk(self, buf: bytearray, n: int, final: bool) -> int:
         """Read the lines in ``buf[:n]`` (followed by PAD zero bytes); bytes consumed."""
+        ts = self.ts
         col = self.col
         arr = np.frombuffer(buf, np.uint8)
-        nl = np.flatnonzero(arr[:n] == 10)
-        if final and n and (len(nl) == 0 or nl[-1] != n - 1):
-            nl = np.append(nl, n)
-        if len(nl) == 0:
+        starts, keys, fmt_lines = ts.scan_lines(arr, n, final, self.key_fmt)
+        nl = len(keys)
+        if nl == 0:
             if n > max(self.chunk_size, 1 << 20):  # no line end in sight: not text
                 col.skip(n)
                 return n
             return 0
-        consumed = min(int(nl[-1]) + 1, n)
-        ends = nl.astype(np.int64)
-        starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
-        eff = ends - ((ends > starts) & (arr[np.maximum(ends - 1, 0)] == 13))
-
-        # the record name: up to 8 characters before the first comma
-        head = rows_at(arr, starts, 9).copy()
-        comma = head == 44
-        comma[:, 0] = False
-        nlen = comma.argmax(axis=1)
-        rec = comma.any(axis=1) & (starts + nlen < eff)
-        nlen = np.where(rec, nlen, 0)
-        head8 = np.ascontiguousarray(head[:, :8])
-        head8[np.arange(8)[None, :] >= nlen[:, None]] = 0
-        keys = head8.view("<u8").ravel()
-        vstart = starts + nlen + 1
+        end = int(starts[nl])
+        consumed = min(end, n)
+        open_last = end > n  # the file's last line, without its newline
 
         if not self.header_done:
-            self._header(buf, starts, eff, rec)
-        for i in np.flatnonzero(rec & (keys == self.key_fmt)).tolist():
-            self._fmt_line(bytes(buf[vstart[i] : eff[i]]))
+            self._header(buf, starts, keys)
+        if len(fmt_lines):
+            at = starts[fmt_lines].tolist()
+            for a, b in zip(at, starts[fmt_lines + 1].tolist(), strict=True):
+                self._fmt_line(bytes(buf[a : b - 1]))
 
-        numeric: list[tuple[str, npt.NDArray[np.intp]]] = []
-        slow: list[tuple[str, npt.NDArray[np.intp]]] = []
-        known_keys = np.fromiter(self.names, np.uint64, len(self.names))
-        col.unknown_lines += int((rec & ~np.isin(keys, known_keys)).sum())
-        for key, name in self.names.items():
-            if name not in KEEP and name not in _WORDY:
+        table = self._table()
+        names = table.names
+        specs, codes, info = self._setup(table)
+        tid, counts, unknown, meta, vals, line, status, rt, times, wlines, clock = ts.parse_chunk(
+            arr,
+            starts,
+            keys,
+            table.hkeys,
+            table.hvals,
+            table.kind,
+            table.wordy,
+            info,
+            codes,
+            _SYSID_U8,
+            open_last,
+            col.carry_t,
+        )
+        col.unknown_lines += unknown
+        for i in wlines.tolist():  # only SYSID_THISMAV of the PARM lines is of use
+            self._wordy_line(col.fmts[names[tid[i]]], _values(_line(buf, starts, i)))
+
+        ok = status == ts.OK
+        if clock[ts.C_FALLBACK] or clock[ts.C_NUMPY]:  # odd lines: as the numpy reader
+            self._odd_lines(buf, n, starts, open_last, specs, meta, vals, line, status, rt)
+            ok = status == ts.OK
+            decoded = np.argsort(line, kind="stable")
+            decoded = decoded[ok[decoded]]  # the rows in line order
+            times[decoded] = col.clock(rt[decoded])
+        elif clock[ts.C_TIMED]:  # what col.clock does
+            if not col.boot_seen:
+                col.boot_seen = True
+                col.first_boot_t = int(clock[ts.C_FIRST])
+                col.order.clear()
+            col.extremes(int(clock[ts.C_LOW]), int(clock[ts.C_HIGH]))
+            col.carry_t = int(clock[ts.C_LAST])
+        col.bad_lines += len(ok) - int(np.count_nonzero(ok))
+
+        if not col.boot_seen:  # the record types, for placing records by counting
+            ids = np.zeros(len(names) + 2, np.int32)  # the last two: UNKNOWN, NOT_RECORD
+            present = np.flatnonzero(counts).tolist()
+            for t in sorted(present, key=lambda t: _name_key(names[t])):
+                ids[t] = self._id(names[t])
+            col.order.append(ids[tid])
+        base = col.nrec
+        col.nrec += nl
+        for k, (name, s) in enumerate(specs):
+            r0, c, v0 = meta[k].tolist()
+            if not c:
                 continue
-            idx = np.flatnonzero(keys == key)
-            if not len(idx):
-                continue
-            f = col.fmts[name]
-            if name in _WORDY:
-                if name == "PARM":  # only SYSID_THISMAV is of use
-                    idx = idx[[_SYSID in buf[vstart[i] : eff[i]] for i in idx.tolist()]]
-                for i in idx.tolist():
-                    self._wordy_line(f, bytes(buf[vstart[i] : eff[i]]))
-            elif not f.decodable or any(ch in _NOT_NUMBER_IN_TEXT for ch in f.fmt):
-                slow.append((name, idx))
+            block = vals[v0 : v0 + c * s.nout].reshape(s.nout, c)
+            good = ok[r0 : r0 + c]
+            if good.all():
+                at = line[r0 : r0 + c]
+                when = times[r0 : r0 + c].copy()
+                cols = {key: block[o].copy() for key, o in s.out.items()}
             else:
-                numeric.append((name, idx))
-
-        parsed = self._parse_numeric(buf, arr, n, numeric, vstart, eff, ends)
-        for name, idx in slow:
-            parsed.append((name, idx, *self._parse_slow(buf, col.fmts[name], idx, vstart, eff)))
-        self._store(parsed, len(starts), keys, rec)
+                at = line[r0 : r0 + c][good]
+                when = times[r0 : r0 + c][good]
+                cols = {key: block[o][good] for key, o in s.out.items()}
+            # record numbers place the records of logs without a boot clock only
+            g = base + at if not col.boot_seen else np.zeros(0, np.int64)
+            col.rows_of(name).add(when, g, cols)
         return consumed
 
-    def _header(self, buf: bytearray, starts: I64, eff: I64, rec: npt.NDArray[np.bool_]) -> None:
-        for i in range(min(len(starts), 400)):
-            if not rec[i]:
-                line = bytes(buf[starts[i] : eff[i]]).decode("ascii", "replace").strip()
-                if line:
-                    self.col.header_lines.append(line)
+    def _odd_lines(
+        self,
+        buf: bytearray,
+        n: int,
+        starts: I64,
+        open_last: bool,
+        specs: list[tuple[str, _Kept]],
+        meta: I64,
+        vals: F64,
+        line: I64,
+        status: npt.NDArray[np.int8],
+        rt: I64,
+    ) -> None:
+        """The rows the tokenizer left: lines for the slow path, times beyond int64."""
+        ts = self.ts
+        last = len(starts) - 2
+        for g in np.flatnonzero(status == ts.FALLBACK).tolist():
+            k = int(np.searchsorted(meta[:, ts.ROW0], g, side="right")) - 1
+            (_, s), (r0, c, v0) = specs[k], meta[k].tolist()
+            i = int(line[g])
+            v = self._slow_line(buf, n, starts, i, open_last and i == last, s)
+            status[g] = ts.BAD if v is None else ts.OK
+            if v is not None:
+                at = v0 + g - r0
+                vals[at : at + s.nout * c : c] = [v[j] for j in s.need]
+                if s.time_out >= 0:
+                    rt[g] = ts.boot_time(vals[at + s.time_out * c], s.f.time_us)
+        for g in np.flatnonzero(rt == ts.TIME_NUMPY).tolist():  # beyond int64
+            k = int(np.searchsorted(meta[:, ts.ROW0], g, side="right")) - 1
+            (_, s), (r0, c, v0) = specs[k], meta[k].tolist()
+            at = v0 + g - r0 + s.time_out * c
+            rt[g] = int(np.round(vals[at : at + 1] * s.f.time_us).astype(np.int64)[0])
+
+    def _header(self, buf: bytearray, starts: I64, keys: I64) -> None:
+        for i in np.flatnonzero(keys[:400] == self.ts.NOT_RECORD).tolist():
+            line = _line(buf, starts, i).decode("ascii", "replace").strip()
+            if line:
+                self.col.header_lines.append(line)
         self.header_done = True
 
-    def _fmt_line(self, rest: bytes) -> None:
-        parts = [p.strip() for p in rest.decode("ascii", "replace").split(",")]
-        checked = None
-        if len(parts) >= 4:
-            cols = ",".join(parts[4:])
-            if parts[2] == "FMT" and cols == "Type,Length,Name,Format":
-                cols += ",Columns"
-            try:
-                checked = _checked_fmt(int(parts[0]), int(parts[1]), parts[2], parts[3], cols)
-            except ValueError:
-                checked = None
+    def _fmt_line(self, line: bytes) -> None:
+        if line in _FMT_LINES:
+            checked = _FMT_LINES[line]
+        else:
+            checked = _text_fmt(line)
+            _memo(_FMT_LINES, line, checked)
         if checked is None:
             self.col.bad_lines += 1
             return
-        type_, f = checked
+        type_, f, key = checked
         self.col.fmts[f.name] = f
-        self.names[_name_key(f.name)] = f.name
+        self.names[key] = f.name
         self.by_number[type_] = f.name
 
     def _wordy_line(self, f: _Fmt, rest: bytes) -> None:
@@ -1071,149 +1274,58 @@ class _Text:
         except ValueError:
             col.bad_lines += 1
 
-    def _parse_numeric(
-        self,
-        buf: bytearray,
-        arr: U8,
-        n: int,
-        groups: list[tuple[str, npt.NDArray[np.intp]]],
-        vstart: I64,
-        eff: I64,
-        ends: I64,
-    ) -> list[_Parsed]:
-        """All kept numeric lines of the chunk parsed at once: (name, lines, values, ok).
-
-        The value fields of the lines (newlines turned into commas) are cut out of the chunk
-        into one buffer parsed by one ``np.fromstring``; where that fails (a bad field) the
-        lines are split in halves until the bad lines are found.
-        """
-        if not groups:
-            return []
-        lines = np.sort(np.concatenate([idx for _, idx in groups]))
-        seg_a = vstart[lines]
-        seg_b = np.minimum(ends[lines] + 1, n)  # the newline is kept as the separator
-        k = len(lines)
-        runs = np.empty(2 * k + 1, np.int64)
-        runs[0] = seg_a[0]
-        runs[2:-1:2] = seg_a[1:] - seg_b[:-1]
-        runs[1::2] = np.maximum(seg_b - seg_a, 0)
-        runs[-1] = n - seg_b[-1]
-        flags = np.zeros(2 * k + 1, bool)
-        flags[1::2] = True
-        blob = arr[:n][np.repeat(flags, runs)]
-        seg_len = runs[1::2]
-        seg_off = np.cumsum(seg_len) - seg_len
-        last = (seg_off + seg_len - 1)[seg_len > 0]
-        blob[last[blob[last] == 10]] = 44  # the newlines become separators
-        cpos = np.flatnonzero(blob == 44)
-        cnt = np.searchsorted(cpos, seg_off + seg_len) - np.searchsorted(cpos, seg_off)
-        if len(blob) and blob[-1] != 44:  # the file's last line, without its newline
-            cnt[-1] += 1
-        csum = np.concatenate([[0], np.cumsum(cnt)])
-        text = blob.tobytes()
-        parts: list[F64] = []
-        bad = np.zeros(k, bool)
-
-        def parse(s: bytes) -> F64 | None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                try:
-                    return np.fromstring(s, dtype=np.float64, sep=",")
-                except ValueError:
-                    return None
-
-        todo = [(0, k)]  # line ranges, the next to parse last (no recursion: no cycles)
-        while todo:
-            i0, i1 = todo.pop()
-            a, b = int(seg_off[i0]), int(seg_off[i1 - 1] + seg_len[i1 - 1])
-            got = parse(text if (a, b) == (0, len(text)) else text[a:b])
-            if got is not None and len(got) == csum[i1] - csum[i0]:
-                parts.append(got)
-            elif i1 - i0 > 8:
-                mid = (i0 + i1) // 2
-                todo += [(mid, i1), (i0, mid)]
+    def _slow_line(
+        self, buf: bytearray, n: int, starts: I64, i: int, open_last: bool, spec: _Kept
+    ) -> list[float] | None:
+        """One line parsed as the numpy reader did: its values, None for a bad line."""
+        a, end = int(starts[i]), int(starts[i + 1]) - 1
+        vstart = buf.find(b",", a + 1, a + 9) + 1
+        width = len(spec.codes)
+        if not spec.words:
+            if open_last:  # the last line of the file, without a newline
+                seg = bytes(buf[vstart:n])
+                cnt = seg.count(b",") + (1 if seg and seg[-1] != 44 else 0)
             else:
-                for i in range(i0, i1):
-                    one = parse(text[int(seg_off[i]) : int(seg_off[i] + seg_len[i])])
-                    if one is None or len(one) != cnt[i]:
-                        bad[i] = True
-                        one = np.full(int(cnt[i]), np.nan)
-                    parts.append(one)
-        vals = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        total = len(vals)
-        out: list[_Parsed] = []
-        for name, idx in groups:
-            width = len(self.col.fmts[name].fmt)
-            at = np.searchsorted(lines, idx)
-            ok = (cnt[at] >= width) & ~bad[at]
-            pick = np.minimum(csum[at][:, None] + np.arange(width)[None, :], max(total - 1, 0))
-            v = vals[pick] if total else np.full((len(idx), width), np.nan)
-            out.append((name, idx, v, ok))
-        return out
+                seg = bytes(buf[vstart:end]) + b","
+                cnt = seg.count(b",")
+            got = _fromstring(seg)
+            if got is None or len(got) != cnt or cnt < width:
+                return None
+            return [float(x) for x in got[:width]]
+        eff = end - 1 if end > a and buf[end - 1] == 13 else end
+        parts = bytes(buf[vstart:eff]).split(b",")
+        if len(parts) < width:
+            return None
+        try:
+            return [np.nan if c <= -2 else float(parts[j]) for j, c in enumerate(spec.codes)]
+        except ValueError:
+            return None
 
-    def _parse_slow(
-        self, buf: bytearray, f: _Fmt, idx: npt.NDArray[np.intp], vstart: I64, eff: I64
-    ) -> tuple[F64, npt.NDArray[np.bool_]]:
-        """Line by line; a line that does not parse is marked not ok (and counted)."""
-        width = len(f.fmt)
-        v = np.full((len(idx), width), np.nan)
-        ok = np.zeros(len(idx), bool)
-        words = {i for i, ch in enumerate(f.fmt) if ch in _NOT_NUMBER_IN_TEXT}
-        for r, i in enumerate(idx.tolist()):
-            parts = bytes(buf[vstart[i] : eff[i]]).split(b",")
-            if len(parts) < width:
-                continue
-            try:
-                v[r] = [np.nan if j in words else float(parts[j]) for j in range(width)]
-            except ValueError:
-                continue
-            ok[r] = True
-        return v, ok
 
-    def _store(
-        self,
-        parsed: list[_Parsed],
-        nlines: int,
-        keys: npt.NDArray[np.uint64],
-        rec: npt.NDArray[np.bool_],
-    ) -> None:
-        col = self.col
-        # the clock: boot times of the decoded lines, in line order
-        rt_line = np.full(nlines, _NO_TIME, np.int64)
-        decoded = np.zeros(nlines, bool)
-        for name, idx, v, ok in parsed:
-            col.bad_lines += int((~ok).sum())
-            f = col.fmts[name]
-            decoded[idx[ok]] = True
-            if f.time_col >= 0:
-                tcol = v[:, f.time_col]
-                good = ok & np.isfinite(tcol) & (tcol >= 0) & (tcol < 2.0**62)
-                rt_line[idx[good]] = np.round(tcol[good] * f.time_us).astype(np.int64)
-        lines = np.flatnonzero(decoded)
-        ff_lines = np.full(nlines, _NO_TIME, np.int64)
-        ff_lines[lines] = col.clock(rt_line[lines])
-        if not col.boot_seen:
-            uniq, inv = np.unique(keys, return_inverse=True)
-            ids = np.array(
-                [self._id(self.names[k]) if k in self.names else 0 for k in uniq.tolist()],
-                np.int32,
-            )
-            col.order.append(np.where(rec, ids[inv.ravel()], 0).astype(np.int32))
-        base = col.nrec
-        col.nrec += nlines
-        for name, idx, v, ok in parsed:
-            f = col.fmts[name]
-            i_ok = idx[ok]
-            vv = v[ok]
-            cols: dict[str, F64] = {
-                c: vv[:, f.columns.index(c)].copy() for c in KEEP[name] if c in f.columns
-            }
-            for c in _INSTANCE_COLUMNS:
-                if c in f.columns:
-                    cols["_i_" + c] = vv[:, f.columns.index(c)].copy()
-            if f.tow_col >= 0:
-                cols["_tow"] = vv[:, f.tow_col].copy()
-            col.rows_of(name).add(ff_lines[i_ok], base + i_ok.astype(np.int64), cols)
+def _text_fmt(line: bytes) -> tuple[int, _Fmt, int] | None:
+    """The type, format and name key a text FMT line defines."""
+    parts = [p.strip() for p in _values(line).decode("ascii", "replace").split(",")]
+    if len(parts) < 4:
+        return None
+    cols = ",".join(parts[4:])
+    if parts[2] == "FMT" and cols == "Type,Length,Name,Format":
+        cols += ",Columns"
+    try:
+        checked = _checked_fmt(int(parts[0]), int(parts[1]), parts[2], parts[3], cols)
+    except ValueError:
+        return None
+    return None if checked is None else (*checked, _name_key(checked[1].name))
+
+
+def _line(buf: bytearray, starts: I64, i: int) -> bytes:
+    """Line ``i`` without its newline and an ending CR."""
+    a, end = int(starts[i]), int(starts[i + 1]) - 1
+    return bytes(buf[a : end - 1 if end > a and buf[end - 1] == 13 else end])
+
+
+def _values(line: bytes) -> bytes:
+    """The value fields of a record line: after ``NAME,`` (its first comma at 1..8)."""
+    return line[line.find(b",", 1, 9) + 1 :]
 
 
 # --- entry points ----------------------------------------------------------------------------
@@ -1298,7 +1410,9 @@ def _read(path: str | os.PathLike[str], chunk_size: int) -> LogData:
             size = _stream(fh, chunk_size, _Binary(col))
         elif sniff_text(head):
             fmt = "dataflash-text"
-            size = _stream(fh, chunk_size, _Text(col, chunk_size))
+            # a small file gets a buffer of its size (the chunks are the same)
+            whole = os.fstat(fh.fileno()).st_size + 1
+            size = _stream(fh, min(chunk_size, max(whole, 4096)), _Text(col, chunk_size))
         else:
             raise LogError(
                 f"{os.fspath(path)}: not a DataFlash log (no FMT record at the start); "
