@@ -1,16 +1,20 @@
 """Streaming PX4 ULog reader: keeps only the series of :class:`~kanat.flightlogs.base.LogData`.
 
-How: the file is read in chunks (``readinto`` into one reused buffer, 16 MiB by default). In
-each chunk numpy finds every byte that could be the type byte of a data (``D``) message and
-links each such candidate to the candidate starting where it ends; a chain of linked
-candidates (a "run") is a stretch of consecutive data messages once the walk lands on its
-first one. A Python loop follows the real message chain from the header on, handles the
-definitions and the rare other messages, and takes a whole run per step. The data messages
-of the kept topics are then gathered with one numpy index per topic (from a view of the
-buffer with a record at every byte) and decoded with structured dtypes built from the log's
-own format definitions. What we do not need (parameters, multi-part infos, formats of other
-topics) is kept raw and parsed on demand. Memory: the buffer and its scratch arrays (about
-three chunks) plus the kept fields of the kept topics, whatever the size of the file.
+How: the file is read in chunks (``readinto`` into one reused buffer, 16 MiB by default). A
+compiled loop (:mod:`kanat.flightlogs._ulogscan`, numba, imported by the first read) follows
+the message chain, a 1 MiB window per call: it checks each data (``D``) message against a
+per-msg_id table (its size, its topic), folds its timestamp into the log's first and last
+ones and lists the records of the kept topics; it counts sync markers, log strings and
+dropouts itself and lists the other messages (definitions, subscriptions, infos...) for
+Python, which handles them in file order before the walk takes another data message (a
+subscription changes the table). It hands over at a message Python must see at once (the
+section change, flag bits, anything needing a resync) and stops at the first message the
+window or the file cuts, so that the resync, appended-data and truncation logic below is the
+chunk loop's. The listed records are then gathered with one numpy index per topic (from a
+view of the buffer with a record at every byte) and decoded with structured dtypes built from
+the log's own format definitions. What we do not need (parameters, multi-part infos, formats
+of other topics) is kept raw and parsed on demand. Memory: the buffer (a chunk) plus the kept
+fields of the kept topics, whatever the size of the file.
 
 Format (https://docs.px4.io/main/en/dev_log/ulog_file_format): a 16-byte header (magic,
 version, start timestamp), then messages ``uint16 size, uint8 type, payload``. Definitions
@@ -77,12 +81,14 @@ and each series is made non-decreasing in time (a stable sort, a no-op for norma
 from __future__ import annotations
 
 import io
+import mmap
 import os
 import re
 import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -95,13 +101,20 @@ SYNC = b"\x2f\x73\x13\x20\x25\x0c\xbb\x12"
 
 _HEADER = 16
 _MAX_RECORD = 3 + 0xFFFF  # a message header plus the largest payload a uint16 size allows
-_NO_SUB = 1 << 20  # "minimum payload size" of a msg_id nobody subscribed: never valid
-_WINDOW = 1 << 20  # bytes parsed at once
+_WINDOW = 1 << 20  # bytes walked at once (at most a window of kept records listed per walk)
 _SLACK = 16  # bytes after the data in the buffer, so fixed-size views never run off its end
-# a D message header followed by the first 8 payload bytes (the timestamp, nearly always)
-_D_HEAD = np.dtype(
-    {"names": ["size", "id", "ts"], "formats": ["<u2", "<u2", "<u8"], "offsets": [0, 3, 5]}
-)
+# kept records listed before they are gathered: a few thousand at first, more when a log
+# has more (small arrays for small logs: large transient ones make the allocator hand out
+# fresh pages, the chunk buffer's too, which then cost more to fault in than to read)
+_KEPT_CAPACITY = (1 << 12, 1 << 16)
+_EVENTS_CAPACITY = 1 << 12  # messages listed for Python before they are handled
+_MANY_EVENTS = 32  # from this many on, numpy sorts them (fewer: a plain loop is quicker)
+# the compiled walk's state slots and results (kanat.flightlogs._ulogscan, which imports
+# numba: loaded by the first reader; tests/flightlogs/test_ulogscan.py checks they agree)
+_S_SYNCS, _S_LOG_MESSAGES, _S_DROPOUTS, _S_DROPOUT_MS = 0, 1, 2, 3
+_S_BAD_RECORDS, _S_UNSUBSCRIBED, _S_FIRST_T, _S_LAST_T, _S_KEPT, _S_EVENTS = 4, 5, 6, 7, 8, 9
+_STATE_SIZE = 10
+_END, _MESSAGE, _FULL = 0, 1, 2
 _MAX_FIELDS = 1_000_000  # format fields parsed in a file (a real log has ~5 000)
 _MAX_TOPICS = 1000  # decoded subscriptions (a real log has ~20 of the topics we read)
 _MAX_DEPTH = 16
@@ -124,12 +137,26 @@ _BASE: dict[str, tuple[str, int, str]] = {
     "char": ("i1", 1, "c"),
 }
 
+_SIZES = {name: size for name, (_, size, _) in _BASE.items()}
+
 _DEFINITION_TYPES = frozenset(b"BFIMPQ")
-_RAW_KINDS = frozenset(b"PQMF")  # definitions kept raw
 _DATA_START_TYPES = frozenset(b"ALCOSR")
 
 AnyArray = npt.NDArray[Any]
 Make = Callable[[I64, list[AnyArray]], tuple[I64, F64]]
+
+
+_SCAN: ModuleType | None = None
+
+
+def _scan() -> ModuleType:
+    """The compiled walk (imports numba, the first time only)."""
+    global _SCAN
+    if _SCAN is None:
+        from kanat.flightlogs import _ulogscan
+
+        _SCAN = _ulogscan
+    return _SCAN
 
 
 def sniff(head: bytes) -> bool:
@@ -256,14 +283,14 @@ _RULES: dict[str, tuple[_Source, ...]] = {
 }
 
 
-def _wanted() -> dict[str, frozenset[str]]:
-    """topic -> every field any rule may read from it."""
+def _wanted() -> dict[str, tuple[str, ...]]:
+    """topic -> ``timestamp`` and every field any rule may read from it (sorted)."""
     wanted: dict[str, frozenset[str]] = {}
     for sources in _RULES.values():
         for source in sources:
             names = {name for column in source.fields for name in column}
             wanted[source.topic] = wanted.get(source.topic, frozenset()) | names
-    return wanted
+    return {topic: ("timestamp", *sorted(names)) for topic, names in wanted.items()}
 
 
 _WANTED = _wanted()
@@ -284,24 +311,58 @@ _FIELDS = re.compile(_FIELD, re.ASCII)
 _BODY = re.compile(r"(?:" + _FIELD + r")*\s*", re.ASCII)
 
 
+def _usual_layout(body: str) -> tuple[dict[str, _Field], int, int, int] | None:
+    """(fields by name, size, min_size, number of fields) of a body written the usual way
+    (``type name;`` each, base types only, single spaces, printable ASCII) that
+    :meth:`_Formats._compute` would accept, in a fraction of its time; None for anything
+    else (which it then reads, or refuses)."""
+    if not body or body[-1] != ";" or not body.isascii() or not body.isprintable():
+        return None
+    if ":" in body:
+        return None
+    sizes = _SIZES
+    fields: dict[str, _Field] = {}
+    offset = min_size = 0
+    parts = body[:-1].split(";")
+    for part in parts:
+        ftype, _, fname = part.partition(" ")
+        size = sizes.get(ftype)
+        count = 0
+        if size is None:  # an array, a nested type, anything odd
+            ftype, bracket, digits = ftype.partition("[")
+            size = sizes.get(ftype)
+            if size is None or not bracket or digits[-1:] != "]" or not 1 < len(digits) <= 7:
+                return None
+            digits = digits[:-1]
+            if not digits.isdigit():
+                return None
+            count = int(digits)
+            if not 0 < count <= 0xFFFF:
+                return None
+        if not fname or " " in fname:
+            return None
+        fields.setdefault(fname, (fname, ftype, offset, count))
+        offset += size * count if count else size
+        if fname[:8] != "_padding":
+            min_size = offset
+    return (fields, offset, min_size, len(parts)) if offset <= 0xFFFF else None
+
+
 @dataclass
 class _Layout:
-    fields: list[_Field]
+    by_name: dict[str, _Field]  # the first field of each name
     size: int  # full record size
     min_size: int  # without trailing padding (the logger may leave it out)
 
-    def __post_init__(self) -> None:
-        self._by_name = {f[0]: f for f in reversed(self.fields)}  # the first one wins
-
     def find(self, name: str) -> tuple[str, int] | None:
         """(base type, offset) of a scalar field or of one element ``name[i]`` of an array."""
-        field = self._by_name.get(name)
+        field = self.by_name.get(name)
         if field is not None:
             return (field[1], field[2]) if field[3] == 0 and field[1] in _BASE else None
         base, bracket, rest = name.partition("[")
         if not bracket or not rest.endswith("]") or not rest[:-1].isdigit():
             return None
-        field = self._by_name.get(base)
+        field = self.by_name.get(base)
         index = int(rest[:-1])
         if field is None or field[1] not in _BASE or not index < field[3]:
             return None
@@ -321,8 +382,12 @@ class _Formats:
         if not colon or not name:
             return False
         self.raw[name.decode("utf-8", "replace")] = body
-        self._layouts.clear()  # a late definition may change the nested sizes
+        self.changed()
         return True
+
+    def changed(self) -> None:
+        """After definitions were added to ``raw``: a late one may change nested sizes."""
+        self._layouts.clear()
 
     def timestamp_offset(self, name: str) -> int:
         """Byte offset of the top-level uint64 ``timestamp``, -1 when there is none."""
@@ -356,6 +421,10 @@ class _Formats:
         if raw is None:
             raise _FormatError(f"no format definition for {name!r}")
         body = raw.decode("utf-8", "replace")
+        usual = _usual_layout(body)
+        if usual is not None and usual[3] <= self._budget:  # no error, no nesting
+            self._budget -= usual[3]
+            return _Layout(*usual[:3])
         if _BODY.fullmatch(body) is None:
             raise _FormatError(f"unreadable format definition for {name!r}")
         fields: list[_Field] = []
@@ -375,7 +444,7 @@ class _Formats:
                 raise _FormatError(f"format {name!r} is larger than a ULog message")
             if not fname.startswith("_padding"):
                 min_size = offset
-        return _Layout(fields, offset, min_size)
+        return _Layout({f[0]: f for f in reversed(fields)}, offset, min_size)
 
 
 # --- kept topics ----------------------------------------------------------------------------
@@ -384,10 +453,10 @@ class _Formats:
 class _Topic:
     """A topic we decode (instance 0): its wanted fields, gathered chunk by chunk."""
 
-    def __init__(self, name: str, layout: _Layout, wanted: frozenset[str]) -> None:
+    def __init__(self, name: str, layout: _Layout, wanted: tuple[str, ...]) -> None:
         self.name = name
         found: dict[str, tuple[str, int]] = {}
-        for field in ["timestamp", *sorted(wanted)]:
+        for field in wanted:
             spot = layout.find(field)
             if spot is not None:
                 found[field] = spot
@@ -395,22 +464,33 @@ class _Topic:
         formats = [_BASE[t][0] for t, _ in found.values()]
         offsets = [o for _, o in found.values()]
         self.span = max(o + _BASE[t][1] for t, o in found.values())
-        self.view_dtype = np.dtype(
-            {"names": names, "formats": formats, "offsets": offsets, "itemsize": self.span}
-        )
+        #: what makes two subscriptions of a topic read alike (their record dtype)
+        self.key = (tuple(names), tuple(formats), tuple(offsets), self.span)
         self.names = names
-        self.raw = np.dtype(f"V{self.span}")
-        self.view: AnyArray = np.zeros(0, self.raw)
+        self.view: AnyArray | None = None
+        self.dtype: np.dtype[Any] | None = None
         self.parts: list[list[AnyArray]] = []  # per decoded chunk, a column per name
+
+    @property
+    def view_dtype(self) -> np.dtype[Any]:
+        names, formats, offsets, span = self.key
+        return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": span})
 
     def bind(self, buf: npt.NDArray[np.uint8]) -> None:
         """A view with a record starting at every byte of the chunk buffer: ``view[i]`` is the
         record whose payload (after the msg_id) starts at byte ``i``. It is of an opaque
         (void) dtype because numpy gathers those with a plain copy, 4x faster than records."""
-        self.view = np.ndarray((len(buf) - self.span + 1,), self.raw, buf, 0, (1,))
+        raw = np.dtype(f"V{self.span}")
+        self.view = np.ndarray((len(buf) - self.span + 1,), raw, buf, 0, (1,))
+
+    def unbind(self) -> None:
+        self.view = None
 
     def take(self, starts: I64) -> None:
-        records = self.view[starts].view(self.view_dtype)
+        assert self.view is not None  # the walk lists no record for a topic it cannot bind
+        if self.dtype is None:
+            self.dtype = self.view_dtype
+        records = self.view[starts].view(self.dtype)
         self.parts.append([records[name].copy() for name in self.names])
 
 
@@ -429,16 +509,19 @@ def _merge(topics: list[_Topic]) -> _TopicData | None:
     for topic in topics:
         topic.parts = []
     columns: dict[str, AnyArray] = {}
-    for i, name in enumerate(topics[0].names):
+    if len(parts) == 1:
+        columns = dict(zip(topics[0].names, parts[0], strict=True))
+    for i, name in enumerate(topics[0].names if len(parts) > 1 else ()):
         columns[name] = np.concatenate([part[i] for part in parts])
         for part in parts:
             part[i] = columns[name][:0]  # frees the piece: memory stays about one copy
     t = columns.pop("timestamp").view(np.int64)  # > 2**63 (damage) turns negative: dropped
-    keep = t > 0
-    if not keep.all():
+    positive, ordered = _scan().time_order(t)
+    if not positive:
+        keep = t > 0
         t = t[keep]
         columns = {n: c[keep] for n, c in columns.items()}
-    if t.size > 1 and bool(np.any(t[1:] < t[:-1])):
+    if not ordered:
         order = np.argsort(t, kind="stable")
         t = t[order]
         columns = {n: c[order] for n, c in columns.items()}
@@ -473,6 +556,9 @@ class _Reader:
     counters and ``warnings`` describe the rest of it."""
 
     def __init__(self, f: io.RawIOBase, chunk_size: int) -> None:
+        scan = _scan()
+        self._walk = scan.walk
+        self._group = scan.group
         self.f = f
         self.file_size = os.fstat(f.fileno()).st_size
         # the chunk buffer: a numpy array (no zero-filling), walked through a memoryview
@@ -493,41 +579,84 @@ class _Reader:
         self.formats = _Formats()
         self.info: dict[str, object] = {}
         self.info_types: dict[str, str] = {}
-        self._info_multiple_messages: list[bytes] = []
-        self._initial_params: list[bytes] = []
+        # P (definitions section), Q and M messages, kept raw: single payloads, or a copy of
+        # a stretch of the file with the (start, end) of each payload in it
+        self._raw: dict[int, list[bytes | tuple[bytes, I64, I64]]] = {80: [], 81: [], 77: []}
         self._param_changes: list[tuple[int, bytes]] = []
-        self._default_param_messages: list[bytes] = []
         self.subscriptions: dict[int, tuple[str, int]] = {}
         self.topics: list[_Topic] = []
-        self.log_messages = 0
-        self.syncs = 0
-        self.dropouts = 0
-        self.dropout_ms = 0
         self.unknown_types: dict[int, int] = {}
-        self.bad_records = 0
-        self.unsubscribed_records = 0
         self.malformed: dict[str, int] = {}
         self.warnings: list[str] = []
-        self.first_t = -1
-        self.last_t = -1
 
-        # D records seen but not decoded yet: runs of the candidate index, lone records
-        self.cand: I64 = np.zeros(0, np.int64)  # candidate D records (buffer offsets)
-        self.after: I64 = self.cand  # where each candidate ends
-        self.last: I64 = self.cand  # index in cand of the last record of each run
-        self.runs: dict[int, tuple[int, int, int]] = {}  # first offset -> first, last, end
-        self.pending_runs: list[int] = []  # flat (first, last) candidate indices
-        self.pending: list[int] = []  # buffer offsets of lone D records
-        # per msg_id: timestamp offset, payload size range, index in self.topics (or -1)
-        self.ts_lut = np.full(1 << 16, -1, np.int32)
-        self.min_lut = np.full(1 << 16, _NO_SUB, np.int32)
-        self.max_lut = np.full(1 << 16, -1, np.int32)
-        self.kept_lut = np.full(1 << 16, -1, np.int16)
-        self.odd_ts = False  # some subscribed topic has its timestamp elsewhere than first
+        # the compiled walk's state (counters, first and last timestamps) and outputs: the
+        # kept records not yet gathered (buffer offsets, topic), the messages for Python
+        self.state = np.zeros(_STATE_SIZE, np.int64)
+        self.state[_S_FIRST_T] = self.state[_S_LAST_T] = -1
+        self._kept_arrays(_KEPT_CAPACITY[0])
+        self.events = np.empty(_EVENTS_CAPACITY, np.int64)
+        # per msg_id: timestamp offset, payload size range, index in self.topics (or -1);
+        # zeros for a msg_id nobody subscribed. 1 MiB of anonymous memory: the kernel gives
+        # zeroed pages as they are touched (a real log uses one or two of them)
+        self.lut = np.frombuffer(mmap.mmap(-1, 1 << 20), np.int32).reshape(1 << 16, 4)
+        self._lut = memoryview(self.lut).cast("B").cast("i")  # flat: fast item writes
         self.capacity = 0
         self._allocate(max(min(int(chunk_size), self.file_size + 1), 64))
 
+    # counters kept by the walk
+
+    @property
+    def syncs(self) -> int:
+        return int(self.state[_S_SYNCS])
+
+    @property
+    def log_messages(self) -> int:
+        return int(self.state[_S_LOG_MESSAGES])
+
+    @property
+    def dropouts(self) -> int:
+        return int(self.state[_S_DROPOUTS])
+
+    @property
+    def dropout_ms(self) -> int:
+        return int(self.state[_S_DROPOUT_MS])
+
+    @property
+    def bad_records(self) -> int:
+        return int(self.state[_S_BAD_RECORDS])
+
+    @property
+    def unsubscribed_records(self) -> int:
+        return int(self.state[_S_UNSUBSCRIBED])
+
+    @property
+    def first_t(self) -> int:
+        return int(self.state[_S_FIRST_T])
+
+    @property
+    def last_t(self) -> int:
+        return int(self.state[_S_LAST_T])
+
     # buffer management
+
+    def _release(self) -> None:
+        """Let go of the buffer and the walk's outputs once the file is read (the series
+        are copies)."""
+        self.u8 = np.zeros(0, np.uint8)
+        self._set_views()
+        self._kept_arrays(0)
+        self.events = self.kept
+
+    def _set_views(self) -> None:
+        size = self.u8.size
+        self.buf = self.u8.data  # a memoryview: fast int indexing
+        self.u16 = np.ndarray((max(size - 1, 0),), "<u2", self.u8, 0, (1,))
+        self.u64 = np.ndarray((max(size - 7, 0),), "<u8", self.u8, 0, (1,))
+        for topic in self.topics:
+            if topic.span <= size:
+                topic.bind(self.u8)
+            else:
+                topic.unbind()
 
     def _allocate(self, capacity: int) -> None:
         old, have = self.u8, self.have
@@ -536,21 +665,14 @@ class _Reader:
         self.u8 = np.empty(size, np.uint8)
         self.u8[:have] = old[:have]
         self.u8[capacity:] = 0
-        self.buf = self.u8.data  # a memoryview: fast int indexing
-        self.u16 = np.ndarray((size - 1,), "<u2", self.u8, 0, (1,))
-        self.u64 = np.ndarray((size - 7,), "<u8", self.u8, 0, (1,))
-        head = np.dtype(f"V{_D_HEAD.itemsize}")
-        self.heads = np.ndarray((size - _D_HEAD.itemsize + 1,), head, self.u8, 0, (1,))
-        self.scratch = np.empty(min(size, _WINDOW) + _MAX_RECORD, bool)
-        for topic in self.topics:
-            if topic.span <= size:
-                topic.bind(self.u8)
+        self._set_views()
 
     def _fill(self) -> None:
         while self.have < self.capacity:
             n = self.f.readinto(self.buf[self.have : self.capacity])
             if not n:
                 self.eof = True
+                self.u8[self.have : self.have + _SLACK] = 0  # (read past a too-short record)
                 break
             self.have += n
             self.read_bytes += n
@@ -583,7 +705,6 @@ class _Reader:
         self.p = _HEADER
         while True:
             self._parse()
-            self._flush()
             if self.boundaries and self.boundaries[0] - self.base <= self.have:
                 self._cross_boundary()
                 continue
@@ -597,6 +718,7 @@ class _Reader:
                 continue
             self._compact()
             self._fill()
+        self._release()
         self._finish()
 
     def _cross_boundary(self) -> None:
@@ -610,118 +732,55 @@ class _Reader:
             )
         self.p = at - self.base
 
-    def _index(self, start: int, end: int) -> None:
-        """Find the runs of consecutive D records in ``buf[start:end]`` with numpy.
-
-        A candidate is a byte whose type byte is 'D' and whose successor (at ``+3 + size``)
-        is a candidate too; a run is a chain of candidates each starting where the previous
-        one ends. The walk in :meth:`_parse` follows the real message chain and, landing on
-        the first record of a run, takes the whole run at once: a stray 'D' byte inside a
-        record only splits a run, it can never be taken as a record.
-        """
-        self._flush()
-        self.runs = {}
-        self.cand = self.after = self.last = np.zeros(0, np.int64)
-        if end - start < 8:
-            return
-        # is_d[i]: a 'D' type byte for a record at start + i; False past end - 3, as far as
-        # a record can reach, so that any successor can be looked up without clipping
-        n = end - start - 2
-        if self.scratch.size < n + _MAX_RECORD:
-            self.scratch = np.empty(n + _MAX_RECORD, bool)
-        is_d = self.scratch[: n + _MAX_RECORD]
-        np.equal(self.u8[start + 2 : end], 68, out=is_d[:n])
-        is_d[n - 1 : n + _MAX_RECORD] = False
-        cand = np.flatnonzero(is_d[: n - 1])
-        if cand.size < 2:
-            return
-        after = cand + 3 + self.u16[cand + start]  # relative to start, like cand
-        linked = is_d[after]
-        cand, after = cand[linked], after[linked]
-        cand += start
-        after += start
-        if not cand.size:
-            return
-        last = np.flatnonzero(after[:-1] != cand[1:])
-        last = np.append(last, cand.size - 1)
-        first = np.empty_like(last)
-        first[0] = 0
-        first[1:] = last[:-1] + 1
-        self.cand, self.after, self.last = cand, after, last
-        self.runs = dict(
-            zip(
-                cand[first].tolist(),
-                zip(first.tolist(), last.tolist(), after[last].tolist(), strict=True),
-                strict=True,
-            )
-        )
-
     def _parse(self) -> None:
-        """Parse the complete messages in the buffer, a window at a time (numpy's work on a
-        window stays in the CPU caches: 16 MiB at once is slower than 16 windows of 1 MiB)."""
+        """Parse the complete messages in the buffer (a window at a time: each walk lists
+        the kept records of at most a window), then gather the kept records."""
         while True:
             limit, start = self._limit(), self.p
             end = min(limit, start + _WINDOW)
             self._parse_window(end)
             if end >= limit:
-                return
-            if self.p == start:  # a message longer than the window (not with 1 MiB ones)
+                break
+            if self.p == start:  # a message longer than the window
                 self._parse_window(limit)
-                return
+                break
+        self._gather()
 
     def _parse_window(self, end: int) -> None:
-        b = self.buf
-        self._index(self.p, end)
         if self.resync_from >= 0 and not self._resync(end):
             return
-        run_at = self.runs.get
-        runs = self.pending_runs
-        append = self.pending.append
+        walk, state = self._walk, self.state
         p = self.p
         while True:
-            run = run_at(p)
-            if run is not None:
-                runs.append(run[0])
-                runs.append(run[1])
-                p = run[2]
-                continue
-            if p + 3 > end:
+            p, status = walk(
+                self.u8,
+                p,
+                end,
+                self.definitions,
+                self.lut,
+                self.kept,
+                self.kept_topics,
+                self.events,
+                state,
+            )
+            if state[_S_EVENTS]:
+                self._events()
+            if status == _END:
                 break
+            if status == _FULL:
+                if state[_S_KEPT] == self.kept.size:
+                    self._gather()
+                    if self.kept.size < _KEPT_CAPACITY[1]:
+                        self._kept_arrays(min(4 * self.kept.size, _KEPT_CAPACITY[1]))
+                continue
+            # a message the walk leaves to us at once (a section change, a resync...)
+            b = self.buf
             q = p + 3 + (b[p] | (b[p + 1] << 8))
-            if q > end:
-                break
             kind = b[p + 2]
-            if kind in _RAW_KINDS and self.definitions:
-                p = self._raw_definitions(p, end)
-                continue
-            if kind == 83 and not self.definitions:  # 'S': sync markers, every second or so
-                self.syncs += 1
-                p = q
-                continue
-            if kind == 76 and not self.definitions and q - p >= 12:  # 'L': log strings
-                self.log_messages += 1
-                p = q
-                continue
-            if kind == 68:  # 'D', not the first of a run
-                # inside a run? (when a stray 'D' byte chained onto this record: rare)
-                k = -1
-                if q + 3 <= end and b[q + 2] == 68:
-                    k = int(np.searchsorted(self.cand, p))
-                if 0 <= k < self.cand.size and self.cand[k] == p:
-                    last = int(self.last[np.searchsorted(self.last, k)])
-                    runs.append(k)
-                    runs.append(last)
-                    p = int(self.after[last])
-                else:
-                    append(p)
-                    p = q
-                continue
             self.p = p
             self._message(kind, p, q)
             if kind == 66 and self.boundaries:  # 'B' with appended data: a nearer limit
                 end = min(end, self._limit())
-                self._index(q, end)
-                run_at = self.runs.get
             if self.resync_from >= 0:
                 if not self._resync(end):
                     return
@@ -730,32 +789,65 @@ class _Reader:
                 p = q
         self.p = p
 
-    def _raw_definitions(self, p: int, end: int) -> int:
-        """Step over a block of P, Q, M and F messages (a thousand or so): kept raw, parsed
-        on demand. Returns where the block ends."""
-        b = self.buf
-        params = self._initial_params.append
-        defaults = self._default_param_messages.append
-        multiple = self._info_multiple_messages.append
-        add_format = self.formats.add
-        while p + 3 <= end:
-            q = p + 3 + (b[p] | (b[p + 1] << 8))
-            if q > end:
-                break
-            kind = b[p + 2]
-            if kind == 80:  # 'P'
-                params(b[p + 3 : q].tobytes())
-            elif kind == 81:  # 'Q'
-                defaults(b[p + 3 : q].tobytes())
-            elif kind == 77:  # 'M'
-                multiple(b[p + 3 : q].tobytes())
-            elif kind == 70:  # 'F'
-                if not add_format(b[p + 3 : q].tobytes()):
+    def _events(self) -> None:
+        """The messages the walk listed for us, in file order. In a long list, the M and Q
+        (and, in the definitions section, P) messages are kept raw, in one copy of their
+        stretch of the file; the others are handled one by one."""
+        n = int(self.state[_S_EVENTS])
+        self.state[_S_EVENTS] = 0
+        starts = self.events[:n]
+        if n >= _MANY_EVENTS:
+            kinds = self.u8[starts + 2]
+            raw = (kinds == 77) | (kinds == 81)  # 'M', 'Q'
+            if self.definitions:
+                raw |= kinds == 80  # 'P' (in the data section: a change, at its time)
+            if raw.any():
+                self._keep_raw(starts[raw], kinds[raw])
+                starts = starts[~raw]
+        b, base, definitions = self.buf, self.base, self.definitions
+        raw_formats, added = self.formats.raw, False
+        for p in starts.tolist():
+            kind, q = b[p + 2], p + 3 + (b[p] | (b[p + 1] << 8))
+            if kind == 65:  # 'A', a hundred or so at the start
+                self.p = p
+                self._subscribe(b[p + 3 : q].tobytes(), base + p)
+            elif kind == 70 and definitions:  # 'F', a hundred or so
+                name, colon, body = b[p + 3 : q].tobytes().partition(b":")
+                if colon and name:
+                    raw_formats[name.decode("utf-8", "replace")] = body
+                    added = True
+                else:
                     self._malformed("F")
             else:
-                break
-            p = q
-        return p
+                self.p = p
+                self._message(kind, p, q)
+        if added:
+            self.formats.changed()
+
+    def _keep_raw(self, starts: I64, kinds: npt.NDArray[np.uint8]) -> None:
+        """P, Q and M messages, kept for :meth:`_payloads`: a copy of the stretch of the file
+        they are in and where each payload is in it."""
+        ends = starts + 3 + self.u16[starts]
+        first = int(starts[0])
+        block = self.buf[first : int(ends[-1])].tobytes()
+        begin, ends = starts + (3 - first), ends - first
+        for kind in (80, 81, 77):  # 'P', 'Q', 'M'
+            mine = kinds == kind
+            if mine.all():
+                self._raw[kind].append((block, begin, ends))
+                return
+            if mine.any():
+                self._raw[kind].append((block, begin[mine], ends[mine]))
+
+    def _payloads(self, kind: int) -> Iterator[bytes]:
+        """The raw P (definitions section), Q or M payloads, in file order."""
+        for item in self._raw[kind]:
+            if isinstance(item, bytes):
+                yield item
+                continue
+            block, begin, ends = item
+            for s, e in zip(begin.tolist(), ends.tolist(), strict=True):
+                yield block[s:e]
 
     def _resync(self, end: int) -> bool:
         """Skip to just after the next sync marker; False when it is not in this buffer."""
@@ -793,11 +885,11 @@ class _Reader:
                     "in the definitions section"
                 )
             self.definitions = False
+        state = self.state
         if kind == 80:  # 'P'
             if self.definitions:
-                self._initial_params.append(payload)
+                self._raw[80].append(payload)
             else:
-                self._flush()  # brings last_t up to this point
                 self._param_changes.append((self.last_t, payload))
         elif kind == 70:  # 'F'
             if not self.formats.add(payload):
@@ -808,32 +900,28 @@ class _Reader:
             if len(payload) < 2:
                 self._malformed("R")
             else:
-                self._flush()
                 self._unsubscribe(payload[0] | (payload[1] << 8))
         elif kind in (76, 67):  # 'L', 'C'
             if len(payload) < (9 if kind == 76 else 11):
                 self._malformed(chr(kind))
-            self.log_messages += 1
+            state[_S_LOG_MESSAGES] += 1
         elif kind == 83:  # 'S'
-            self.syncs += 1
+            state[_S_SYNCS] += 1
         elif kind == 79:  # 'O'
             if len(payload) < 2:
                 self._malformed("O")
             else:
-                self.dropouts += 1
-                self.dropout_ms += payload[0] | (payload[1] << 8)
+                state[_S_DROPOUTS] += 1
+                state[_S_DROPOUT_MS] += payload[0] | (payload[1] << 8)
         elif kind == 73:  # 'I'
             self._info(payload)
-        elif kind == 77:  # 'M'
-            self._info_multiple_messages.append(payload)
-        elif kind == 81:  # 'Q'
-            self._default_param_messages.append(payload)
+        elif kind in (77, 81):  # 'M', 'Q'
+            self._raw[kind].append(payload)
         elif kind == 66:  # 'B'
             self._flag_bits(payload, at)
         elif 65 <= kind <= 90 and q > p + 3:
             self.unknown_types[kind] = self.unknown_types.get(kind, 0) + 1
         else:
-            self._flush()
             self.resync_from = at
 
     def _malformed(self, kind: str) -> None:
@@ -851,7 +939,7 @@ class _Reader:
     def info_multiple(self) -> dict[str, list[list[object]]]:
         """``M`` infos (boot console, perf counters...): name -> messages -> parts."""
         out: dict[str, list[list[object]]] = {}
-        for payload in self._info_multiple_messages:
+        for payload in self._payloads(77):
             parsed = _info(payload, 1)
             if parsed is None:
                 continue
@@ -894,22 +982,25 @@ class _Reader:
             return
         multi_id, msg_id = payload[0], payload[1] | (payload[2] << 8)
         name = payload[3:].decode("utf-8", "replace")
-        if msg_id in self.subscriptions:
-            # records already seen belong to the old subscription. (A msg_id new to the log
-            # needs no flush: a valid log has no record of it before its subscription.)
-            self._flush()
-            self._unsubscribe(msg_id)
-        self.subscriptions[msg_id] = (name, multi_id)
-        if name not in self.formats.raw:
+        subscriptions = self.subscriptions
+        if msg_id in subscriptions:
+            self._unsubscribe(msg_id)  # the records already taken keep the old subscription
+        subscriptions[msg_id] = (name, multi_id)
+        body = self.formats.raw.get(name)
+        if body is None:
             self.warnings.append(f"subscription to {name!r} (byte {at}) has no format: skipped")
             return
-        ts = self.formats.timestamp_offset(name)
-        self.ts_lut[msg_id] = ts
-        self.odd_ts = self.odd_ts or ts != 0
-        self.min_lut[msg_id] = max(ts + 8, 0)
-        self.max_lut[msg_id] = 0xFFFF
+        ts = 0 if body.startswith(b"uint64_t timestamp;") else self.formats.timestamp_offset(name)
+        # any valid record has room for the timestamp (7 bytes when there is none: never 0)
+        lut, row = self._lut, 4 * msg_id
+        lut[row] = ts
+        lut[row + 1] = ts + 8 if ts >= 0 else 7
+        lut[row + 2] = 0xFFFF
+        lut[row + 3] = -1
+        if multi_id or ts < 0:
+            return
         wanted = _WANTED.get(name)
-        if wanted is None or multi_id != 0 or ts < 0:
+        if wanted is None:
             return
         try:
             layout = self.formats.layout(name)
@@ -919,8 +1010,9 @@ class _Reader:
         topic = _Topic(name, layout, wanted)
         if topic.span > layout.min_size:  # a field beyond the shortest record: impossible
             return
+        # (so the smallest valid size of a kept topic is at least 8: never 0 either)
         # a topic subscribed again (same format) keeps collecting into the same object
-        same = (t for t in self.topics if t.name == name and t.view_dtype == topic.view_dtype)
+        same = (t for t in self.topics if t.name == name and t.key == topic.key)
         index = next((self.topics.index(t) for t in same), len(self.topics))
         if index == len(self.topics):
             if index >= _MAX_TOPICS:
@@ -929,75 +1021,35 @@ class _Reader:
             self.topics.append(topic)
             if topic.span <= self.u8.size:  # else bound when the buffer grows
                 topic.bind(self.u8)
-        self.kept_lut[msg_id] = index
-        self.min_lut[msg_id] = layout.min_size
-        self.max_lut[msg_id] = layout.size
+        lut[row + 1] = layout.min_size
+        lut[row + 2] = layout.size
+        lut[row + 3] = index
 
     def _unsubscribe(self, msg_id: int) -> None:
         self.subscriptions.pop(msg_id, None)
-        self.ts_lut[msg_id] = -1
-        self.min_lut[msg_id] = _NO_SUB
-        self.max_lut[msg_id] = -1
-        self.kept_lut[msg_id] = -1
+        self.lut[msg_id] = 0
 
     # data messages
 
-    def _flush(self) -> None:
-        """Decode the pending D records of this buffer, all at once."""
-        if not self.pending and not self.pending_runs:
+    def _kept_arrays(self, capacity: int) -> None:
+        self.kept = np.empty(capacity, np.int64)
+        self.kept_topics = np.empty(capacity, np.int32)
+        self.grouped = np.empty(capacity, np.int64)
+
+    def _gather(self) -> None:
+        """Copy the kept fields of the records the walk listed: one numpy gather per topic
+        (from a view of the buffer with a record at every byte)."""
+        n = int(self.state[_S_KEPT])
+        if not n:
             return
-        pieces: list[I64] = []
-        if self.pending_runs:
-            bounds = np.array(self.pending_runs, np.int64)
-            self.pending_runs.clear()
-            marks = np.zeros(self.cand.size + 1, np.int8)
-            marks[bounds[0::2]] += 1  # runs never overlap: no repeated index in either
-            marks[bounds[1::2] + 1] -= 1
-            pieces.append(self.cand[np.cumsum(marks[:-1]) > 0])
-        if self.pending:
-            pieces.append(np.array(self.pending, np.int64))
-            self.pending.clear()
-        # not in file order when there are both: sorted below, per kept topic
-        offsets = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
-        heads = self.heads[offsets].view(_D_HEAD)
-        sizes = heads["size"].astype(np.int32) - 2
-        ids = heads["id"]
-        low = self.min_lut[ids]
-        ok = (sizes >= low) & (sizes <= self.max_lut[ids])
-        kept = self.kept_lut[ids]
-        bad = int(ok.size - np.count_nonzero(ok))
-        if bad:
-            unsubscribed = int(np.count_nonzero(low == _NO_SUB))
-            self.unsubscribed_records += unsubscribed
-            self.bad_records += bad - unsubscribed
-            offsets, ids, heads, kept = offsets[ok], ids[ok], heads[ok], kept[ok]
-        stamps = heads["ts"]
-        if self.odd_ts:  # a topic whose timestamp is not its first field, or has none
-            ts_off = self.ts_lut[ids]
-            later = np.flatnonzero(ts_off > 0)
-            stamps = stamps.copy()
-            stamps[later] = self.u64[offsets[later] + 5 + ts_off[later]]
-            stamps = stamps[ts_off >= 0]
-        if stamps.size:
-            self.last_t = max(self.last_t, min(int(stamps.max()), (1 << 63) - 1))
-            nonzero = stamps[stamps != 0]
-            if nonzero.size:
-                first = min(int(nonzero.min()), (1 << 63) - 1)
-                self.first_t = first if self.first_t < 0 else min(self.first_t, first)
-        mine = np.flatnonzero(kept >= 0)
-        if not mine.size:
-            return
-        offsets, kept = offsets[mine], kept[mine]
-        order = np.argsort(kept, kind="stable")  # a radix sort: kept is int16
-        offsets = offsets[order] + 5
-        counts = np.bincount(kept, minlength=len(self.topics))
-        cuts = np.cumsum(counts).tolist()
+        self.state[_S_KEPT] = 0
+        counts = np.empty(len(self.topics), np.int64)
+        self._group(self.kept, self.kept_topics, n, counts, self.grouped)
         start = 0
-        for k, stop in enumerate(cuts):
-            if stop > start:
-                offs = offsets[start:stop]
-                self.topics[k].take(np.sort(offs) if len(pieces) > 1 else offs)
-            start = stop
+        for k, count in enumerate(counts.tolist()):
+            if count:
+                self.topics[k].take(self.grouped[start : start + count])
+                start += count
 
     # results
 
@@ -1036,7 +1088,7 @@ class _Reader:
     def parameters(self) -> dict[str, object]:
         """Parameter values at the end of the log (initial ones updated by later changes)."""
         params: dict[str, object] = {}
-        for payload in [*self._initial_params, *(m for _, m in self._param_changes)]:
+        for payload in [*self._payloads(80), *(m for _, m in self._param_changes)]:
             parsed = _info(payload, 0)
             if parsed is not None:
                 params[parsed[0]] = parsed[2]
@@ -1045,7 +1097,7 @@ class _Reader:
     def default_parameters(self) -> dict[int, dict[str, object]]:
         """Defaults by type bit (0: system defaults, 1: current setup) -> name -> value."""
         out: dict[int, dict[str, object]] = {}
-        for payload in self._default_param_messages:
+        for payload in self._payloads(81):
             parsed = _info(payload, 1)
             if parsed is None:
                 continue
@@ -1167,8 +1219,8 @@ def _run(path: str | os.PathLike[str], chunk_size: int = 1 << 24) -> _Reader:
 def read(path: str | os.PathLike[str], *, chunk_size: int = 1 << 24) -> LogData:
     """Stream a PX4 ULog file and return its standard series (see the module docstring).
 
-    ``chunk_size`` is the read buffer in bytes (numpy works on 1 MiB windows of it); memory
-    is about that plus the kept series. Raises :class:`LogError` for anything that is not a
+    ``chunk_size`` is the read buffer in bytes (walked 1 MiB at a time); memory is about
+    that plus the kept series. Raises :class:`LogError` for anything that is not a
     readable ULog file.
     """
     reader = _run(path, chunk_size)
