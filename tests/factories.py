@@ -128,3 +128,42 @@ def fleet_of(op: Operator, n: int, *, flights_each: int = 3) -> list[Aircraft]:
             flight(ac, utc(2025, 2, 1 + k, 8), 5.5)
         out.append(ac)
     return out
+
+
+def aircraft_type(**kw: Any) -> Any:
+    n = next(_seq)
+    return services.create_aircraft_type(
+        actor=None, code=kw.pop("code", f"T{n}"), name=kw.pop("name", f"Type {n}"), **kw
+    )
+
+
+def qualification(holder: User, types: list[Any], **kw: Any) -> Any:
+    from kanat.people import services as people
+
+    n = next(_seq)
+    return people.grant_qualification(
+        actor=None,
+        holder=holder,
+        category=kw.pop("category", "B1"),
+        reference=kw.pop("reference", f"KZ.66.{n}"),
+        issuing_authority=kw.pop("issuing_authority", "Civil Aviation Committee"),
+        aircraft_types=types,
+        issued_on=kw.pop("issued_on", dt.date(2024, 1, 1)),
+        **kw,
+    )
+
+
+def authorisation(holder: User, qual: Any, privileges: list[str], **kw: Any) -> Any:
+    from kanat.people import services as people
+
+    n = next(_seq)
+    return people.grant_authorisation(
+        actor=None,
+        holder=holder,
+        number=kw.pop("number", f"CA-{n}"),
+        qualification=qual,
+        privileges=privileges,
+        aircraft_types=kw.pop("aircraft_types", None) or list(qual.aircraft_types.all()),
+        valid_from=kw.pop("valid_from", utc(2024, 1, 1)),
+        **kw,
+    )

@@ -17,6 +17,7 @@ from kanat.fleet import services
 from kanat.fleet.models import Aircraft, Flight, Installation, Part
 from kanat.flightdata.models import FlightLog
 from kanat.flightdata.services import import_flight_log
+from kanat.people.models import Authorisation, Qualification
 from tests import factories as f
 from tests.factories import utc
 
@@ -38,6 +39,8 @@ OBJECT_ROUTES: dict[str, type] = {
     "maintenance:aircraft_due": Aircraft,
     "flightlog-detail": FlightLog,
     "flightdata:log_detail": FlightLog,
+    "qualification-detail": Qualification,
+    "authorisation-detail": Authorisation,
 }
 # Routes without an operator's object id: requested, and must not show the other
 # operator's data. {route name: why}
@@ -61,6 +64,9 @@ NO_OBJECT_ROUTES: dict[str, str] = {
     "flightlog-list": "list, restricted",
     "flightdata:log_list": "list, restricted",
     "flightdata:upload": "form listing the caller's aircraft",
+    "qualification-list": "list, restricted (the caller's staff)",
+    "people:people": "list, restricted (the caller's staff)",
+    "authorisation-list": "list, restricted (the caller's staff)",
 }
 # Reference data shared by every operator (no tenant): visible to all signed-in users.
 SHARED_ROUTES = {
@@ -100,6 +106,9 @@ def world(tmp_path):
     csv = tmp_path / f"{SECRET}-log.csv"
     csv.write_text("takeoff,landing\n2024-12-03T08:00:00Z,2024-12-03T09:00:00Z\n")
     log, _ = import_flight_log(actor=None, aircraft=a, path=csv)  # before the part was fitted
+    holder = f.user(operator=alpha, username=f"{SECRET}-holder")
+    qual = f.qualification(holder, [v.aircraft_type], reference=f"{SECRET}-LIC")
+    auth = f.authorisation(holder, qual, ["task"], number=f"{SECRET}-CA")
     return {
         "alpha": alpha,
         "objects": {
@@ -109,6 +118,8 @@ def world(tmp_path):
             Flight: Flight.objects.get(aircraft=a, source="manual"),
             Operator: alpha,
             FlightLog: log,
+            Qualification: qual,
+            Authorisation: auth,
         },
         "beta_user": f.user(operator=beta, username="beta-fm", password="beta-pass-123"),
     }

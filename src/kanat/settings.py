@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "kanat.core",
     "kanat.fleet",
+    "kanat.people",
     "kanat.maintenance",
     "kanat.flightdata",
     "kanat.api",

@@ -9,5 +9,6 @@ urlpatterns = [
     path("api/", include("kanat.api.urls")),
     path("", include("kanat.maintenance.urls")),
     path("", include("kanat.flightdata.urls")),
+    path("", include("kanat.people.urls")),
     path("", include("kanat.fleet.urls")),
 ]

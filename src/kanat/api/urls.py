@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from kanat.api import flightlogs, forecast, views
+from kanat.api import flightlogs, forecast, people, views
 
 router = DefaultRouter()
 router.register("operators", views.OperatorViewSet, basename="operator")
@@ -14,6 +14,8 @@ router.register("parts", views.PartViewSet, basename="part")
 router.register("installations", views.InstallationViewSet, basename="installation")
 router.register("flights", views.FlightViewSet, basename="flight")
 router.register("flight-logs", flightlogs.FlightLogViewSet, basename="flightlog")
+router.register("qualifications", people.QualificationViewSet, basename="qualification")
+router.register("authorisations", people.AuthorisationViewSet, basename="authorisation")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -19,5 +19,10 @@ class Conflict(RuleViolation):
     """Someone else changed the same thing first; nothing was changed."""
 
 
+class NoAuthority(RuleViolation):
+    """The signer's qualifications and authorisations do not cover this sign-off at this
+    instant; the message says why. Nothing was signed."""
+
+
 class NotAllowed(PermissionError):
     """The actor's role does not allow this action."""

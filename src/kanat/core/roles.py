@@ -45,6 +45,10 @@ class Capability(models.TextChoices):
     MANAGE_PROGRAMME = "manage_programme", "Define maintenance tasks and their revisions"
     RECORD_COMPLIANCE = "record_compliance", "Record task compliance"
     IMPORT_BUNDLE = "import_bundle", "Import fleet bundles"
+    MANAGE_AUTHORISATIONS = (
+        "manage_authorisations",
+        "Record qualifications and issue or withdraw certification authorisations",
+    )
 
 
 CAPABILITIES: dict[str, frozenset[str]] = {
@@ -62,6 +66,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         {Role.HUB_ADMIN, Role.PLANNER, Role.INSPECTOR, Role.QUALITY}
     ),
     Capability.IMPORT_BUNDLE: frozenset({Role.HUB_ADMIN}),
+    Capability.MANAGE_AUTHORISATIONS: frozenset({Role.HUB_ADMIN, Role.QUALITY}),
 }
 
 

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from kanat.people import views
+
+app_name = "people"
+
+urlpatterns = [
+    path("people/", views.people, name="people"),
+]
