@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "kanat.fleet",
     "kanat.people",
     "kanat.maintenance",
+    "kanat.records",
     "kanat.flightdata",
     "kanat.api",
 ]

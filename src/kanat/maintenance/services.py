@@ -26,6 +26,7 @@ from kanat.maintenance.models import (
     TaskKind,
     TaskRevision,
 )
+from kanat.records import chain
 
 RULE_FIELDS = ("title", "ata", "kind", "schedule_from")
 
@@ -239,8 +240,11 @@ def record_compliance(
     performed_by_label: str = "",
     corrects: Compliance | None = None,
     correction_reason: str = "",
+    qualification_ref: str = "",
 ) -> Compliance:
-    """Record that a task was done on an aircraft or a part (append-only)."""
+    """Record that a task was done on an aircraft or a part (append-only), signed into
+    its operator's chain of records (``qualification_ref``: what the signer certified
+    under; empty for records entered from other systems)."""
     require(actor, Capability.RECORD_COMPLIANCE)
     if (aircraft is None) == (part is None):
         raise RuleViolation("a compliance names exactly one of aircraft or part", field="target")
@@ -291,6 +295,15 @@ def record_compliance(
         recorded_at=timezone.now(),
     )
     obj.save()
+    chain.sign(
+        obj,
+        kind="compliance",
+        operator_id=obj.operator_id,
+        signer=actor,
+        signer_label=obj.performed_by_label or "system",
+        qualification_ref=qualification_ref,
+        at=obj.recorded_at,
+    )
     audit.record(
         actor=actor, action="maintenance.record_compliance", instance=obj, operator=obj.operator_id
     )

@@ -1,0 +1,269 @@
+"""Signing records into their operator's hash chain, and verifying every chain.
+
+A record's *content* is a canonical JSON object of its fields (``SUBJECTS`` says, per model,
+which), hashed with SHA-256. A link's hash covers the chain, its sequence number, the kind of
+record, which record, the content hash, the signer, their qualification reference, the UTC
+instant and the previous link's hash, so changing, removing or inserting anything, in the
+record's table or in the chain, shows in ``verify``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, Model, OuterRef
+
+from kanat.core.models import Operator, User
+from kanat.records.models import ChainHead, ChainLink
+
+ZERO = "0" * 64
+BATCH = 2000
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, no spaces, UTF-8: the same bytes for the same content everywhere."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sha256(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+def instant(value: dt.datetime | None) -> str | None:
+    """A UTC instant as text, to the microsecond."""
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A model whose rows are signed records: how to load them and what their content is."""
+
+    label: str  # app_label.model_name
+    model: Callable[[], type[Model]]
+    related: tuple[str, ...]
+    content: Callable[[Any], dict[str, Any]]
+
+
+def _compliance_content(c: Any) -> dict[str, Any]:
+    return {
+        "task": c.task.code,
+        "aircraft": c.aircraft.serial if c.aircraft_id else None,
+        "part": [c.part.part_number.pn, c.part.serial] if c.part_id else None,
+        "operator": c.operator_id,
+        "done_at": instant(c.done_at),
+        "stated_fh": c.stated_fh,
+        "stated_fc": c.stated_fc,
+        "performed_by": c.performed_by_id,
+        "performed_by_label": c.performed_by_label,
+        "reference": c.reference,
+        "corrects": c.corrects_id,
+        "correction_reason": c.correction_reason,
+        "recorded_at": instant(c.recorded_at),
+    }
+
+
+def _compliance_model() -> type[Model]:
+    from kanat.maintenance.models import Compliance
+
+    return Compliance
+
+
+SUBJECTS: dict[str, Subject] = {
+    "maintenance.compliance": Subject(
+        "maintenance.compliance",
+        _compliance_model,
+        ("task", "aircraft", "part__part_number"),
+        _compliance_content,
+    ),
+}
+
+
+def chain_name(operator_id: int | None) -> str:
+    """One chain per operator (its code), and the hub's own."""
+    if operator_id is None:
+        return "hub"
+    return str(Operator.objects.values_list("code", flat=True).get(pk=operator_id))
+
+
+def link_hash(link: ChainLink) -> str:
+    return sha256(
+        {
+            "chain": link.chain,
+            "seq": link.seq,
+            "kind": link.kind,
+            "subject": f"{link.subject_model}:{link.subject_id}",
+            "content_sha256": link.content_sha256,
+            "signer": link.signer_id,
+            "signer_label": link.signer_label,
+            "qualification_ref": link.qualification_ref,
+            "signed_at": instant(link.signed_at),
+            "prev_hash": link.prev_hash,
+        }
+    )
+
+
+def _locked_head(chain: str, operator_id: int | None) -> ChainHead:
+    head = ChainHead.objects.select_for_update().filter(pk=chain).first()
+    if head is not None:
+        return head
+    try:
+        with transaction.atomic():
+            ChainHead.objects.create(chain=chain, operator_id=operator_id)
+    except IntegrityError:  # another writer made it first
+        pass
+    return ChainHead.objects.select_for_update().get(pk=chain)
+
+
+def sign(
+    record: Model,
+    *,
+    kind: str,
+    operator_id: int | None,
+    signer: User | None,
+    signer_label: str,
+    qualification_ref: str,
+    at: dt.datetime,
+) -> ChainLink:
+    """Append the link of a record just written, in the caller's transaction."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("a record is signed inside the transaction that writes it")
+    label = record._meta.label_lower
+    subject = SUBJECTS[label]
+    chain = chain_name(operator_id)
+    head = _locked_head(chain, operator_id)
+    link = ChainLink(
+        chain=chain,
+        seq=head.seq + 1,
+        operator_id=operator_id,
+        kind=kind,
+        subject_model=label,
+        subject_id=record.pk,
+        content_sha256=sha256(subject.content(record)),
+        signer=signer,
+        signer_label=signer_label,
+        qualification_ref=qualification_ref,
+        signed_at=at.astimezone(dt.UTC),
+        prev_hash=head.hash,
+    )
+    link.hash = link_hash(link)
+    link.save()
+    ChainHead.objects.filter(pk=chain).update(seq=link.seq, hash=link.hash)
+    return link
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first thing wrong in a chain (or a record with no link)."""
+
+    chain: str
+    seq: int | None
+    subject: str
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"chain {self.chain}" + (f", record #{self.seq}" if self.seq else "")
+        return f"{where} ({self.subject}): {self.problem}"
+
+
+def _links(chain: str) -> Iterator[ChainLink]:
+    last = 0
+    while True:
+        batch = list(ChainLink.objects.filter(chain=chain, seq__gt=last).order_by("seq")[:BATCH])
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].seq
+
+
+def _contents(links: list[ChainLink]) -> dict[tuple[str, int], str]:
+    """Content hashes of the records these links name, recomputed from their tables."""
+    out: dict[tuple[str, int], str] = {}
+    by_model: dict[str, list[int]] = {}
+    for link in links:
+        by_model.setdefault(link.subject_model, []).append(link.subject_id)
+    for label, ids in by_model.items():
+        subject = SUBJECTS.get(label)
+        if subject is None:
+            continue
+        rows = subject.model().objects.select_related(*subject.related).filter(pk__in=ids)
+        for row in rows:
+            out[(label, row.pk)] = sha256(subject.content(row))
+    return out
+
+
+def verify_chain(chain: str) -> Break | None:
+    head = ChainHead.objects.filter(pk=chain).first()
+    prev, expected = ZERO, 1
+    batch: list[ChainLink] = []
+
+    def check(batch: list[ChainLink]) -> Break | None:
+        contents = _contents(batch)
+        for link in batch:
+            subject = f"{link.subject_model} {link.subject_id}"
+            if link.subject_model not in SUBJECTS:
+                return Break(chain, link.seq, subject, "names a kind of record Kanat does not sign")
+            got = contents.get((link.subject_model, link.subject_id))
+            if got is None:
+                return Break(chain, link.seq, subject, "the signed record is missing (deleted)")
+            if got != link.content_sha256:
+                return Break(
+                    chain, link.seq, subject, "the record differs from what was signed (altered)"
+                )
+        return None
+
+    for link in _links(chain):
+        subject = f"{link.subject_model} {link.subject_id}"
+        if link.seq != expected:
+            return Break(
+                chain, expected, subject, f"record #{expected} is missing (the next is #{link.seq})"
+            )
+        if link.prev_hash != prev:
+            return Break(chain, link.seq, subject, "does not follow the record before it")
+        if link_hash(link) != link.hash:
+            return Break(chain, link.seq, subject, "the signature's fields were altered")
+        prev, expected = link.hash, expected + 1
+        batch.append(link)
+        if len(batch) >= BATCH:
+            if (found := check(batch)) is not None:
+                return found
+            batch = []
+    if batch and (found := check(batch)) is not None:
+        return found
+    last = expected - 1
+    head_seq, head_hash = (head.seq, head.hash) if head is not None else (0, ZERO)
+    if head_seq > last:
+        gone = f"#{head_seq}" if head_seq == last + 1 else f"#{last + 1} to #{head_seq}"
+        return Break(chain, last + 1, "chain head", f"records {gone} were removed from its end")
+    if head_seq != last or head_hash != prev:
+        return Break(chain, last, "chain head", "the chain's head does not match its last record")
+    return None
+
+
+def unsigned() -> Break | None:
+    """The first signed-kind record that has no link (inserted behind the app's back)."""
+    for label, subject in SUBJECTS.items():
+        model = subject.model()
+        links = ChainLink.objects.filter(subject_model=label, subject_id=OuterRef("pk"))
+        row = model.objects.filter(~Exists(links)).order_by("pk").values_list("pk", flat=True)
+        first = row.first()
+        if first is not None:
+            return Break("-", None, f"{label} {first}", "has no signature (inserted directly)")
+    return None
+
+
+def verify() -> list[Break]:
+    """Every chain checked; the first break of each, then the first unsigned record."""
+    chains = set(ChainHead.objects.values_list("chain", flat=True))
+    chains |= set(ChainLink.objects.values_list("chain", flat=True).distinct())
+    breaks = [b for c in sorted(chains) if (b := verify_chain(c)) is not None]
+    if (orphan := unsigned()) is not None:
+        breaks.append(orphan)
+    return breaks
