@@ -528,19 +528,18 @@ def forecast(
 
         kind_l = per_task(tasks.kind)
         safe_air = air_l if lo < n_a and hi <= n_a else np.where(air_l >= 0, air_l, n_air)
-        if hi <= n_a or lo >= n_base:  # aircraft (or raised) items only
-            cur = [air_now[u][safe_air] for u in (FH, FC)]
-            start_day = delivered[safe_air]
-        elif lo >= n_a and hi <= n_base:  # part items only
-            cur = [part_now[u][part_l] for u in (FH, FC)]
-            start_day = manufactured[part_l]
-        else:
-            is_part = part_l >= 0
-            safe_part = np.where(is_part, part_l, n_parts)
-            cur = [
-                np.where(is_part, part_now[u][safe_part], air_now[u][safe_air]) for u in (FH, FC)
-            ]
-            start_day = np.where(is_part, manufactured[safe_part], delivered[safe_air])
+        only_air = hi <= n_a or lo >= n_base  # aircraft (or raised) items only
+        only_parts = lo >= n_a and hi <= n_base
+        safe_part = part_l if only_parts else np.where(part_l >= 0, part_l, n_parts)
+
+        def per_target(of_part: npt.NDArray[Any], of_air: npt.NDArray[Any]) -> Any:
+            """Each item's value from its part's table, else its aircraft's."""
+            if only_air:
+                return of_air[safe_air]
+            if only_parts:
+                return of_part[part_l]
+            return np.where(part_l >= 0, of_part[safe_part], of_air[safe_air])
+
         if lo >= n_base:  # raised items: due by their day alone
             has_u = [False, False, True, False]
             due_u = [np.full(hi - lo, np.nan) for _ in range(4)]
@@ -565,6 +564,10 @@ def forecast(
             per_task(tol_tu[u]) if has_u[u] or u == DY and has_u[MO] else np.float64(0)
             for u in range(3)
         ]
+        # counters now (FH, FC) of the units the items have, and their start dates
+        cur = [per_target(part_now[u], air_now[u]) if has_u[u] else nan_l for u in (FH, FC)]
+        calendar = (has_u[DY] or has_u[MO]) and lo < n_base
+        start_day = per_target(manufactured, delivered) if calendar else None
         repeat_done = (counts_l > 0) & (kind_l == REPEAT)
         sched_due = per_task(sched_due_t)
         scope = t0 if pure and (hi <= n_a or lo >= n_a) else -1
@@ -575,7 +578,7 @@ def forecast(
         if lo >= n_base:
             day_u[0][:] = r_due[lo - n_base : hi - n_base]  # (due_u stays NaN: not from start)
         for col, u in ((0, DY), (1, MO)):
-            if not has_u[u] or lo >= n_base:
+            if not has_u[u] or start_day is None:
                 continue
             has = np.nonzero(from_start & ~np.isnan(due_u[u]))[0]
             steps = due_u[u][has].astype(np.int64)
