@@ -361,7 +361,6 @@ def forecast(
     part = np.concatenate((np.full(n_a, -1, np.int64), it_part_p, np.full(r_task.shape[0], -1)))
     on_air = _aircraft_at(fleet.installations, n_parts, as_of)
     aircraft = np.concatenate((it_air_a, on_air[it_part_p], r_air))
-    kind = tasks.kind[task]
 
     # --- counters now, per aircraft and per part (gathered per item chunk by chunk) -------
     ids = np.arange(n_air, dtype=np.int64)
@@ -713,15 +712,29 @@ def forecast(
         st[over] = OVERDUE
         status[lo:hi] = st
 
+        # --- a done directive drops out; overdue items ground their aircraft -------------------
+        dropped = (counts_l > 0) & (kind_l == ONCE)
+        grounds = over if only_air else over & (air_l >= 0)
+        if bool(np.any(dropped)):
+            drop_items.append(lo + np.flatnonzero(dropped))
+            grounds = grounds & ~dropped
+        ground_items.append(lo + np.flatnonzero(grounds))
+
+    drop_items: list[I64] = []
+    ground_items: list[I64] = []
     for lo, hi in _chunks(task[:n_base]):
         chunk(lo, hi)
     for lo in range(n_base, n, CHUNK):  # raised items
         chunk(lo, min(n, lo + CHUNK))
-    keep = ~((kind == ONCE) & (counts > 0))  # a done directive drops out
 
     # --- airworthiness ----------------------------------------------------------------------
-    kept = np.arange(n, dtype=np.int64) if bool(keep.all()) else np.nonzero(keep)[0]
-    grounding = np.nonzero(keep & (status == OVERDUE) & (aircraft >= 0))[0]
+    if drop_items:
+        keep = np.ones(n, dtype=bool)
+        keep[np.concatenate(drop_items)] = False
+        kept = np.flatnonzero(keep)
+    else:
+        kept = np.arange(n, dtype=np.int64)
+    grounding = np.concatenate(ground_items) if ground_items else np.zeros(0, np.int64)
     grounded = np.zeros(n_air, dtype=bool)
     grounded[aircraft[grounding]] = True
     return Result(
