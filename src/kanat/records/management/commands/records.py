@@ -13,8 +13,9 @@ from kanat.records import chain
 class Command(BaseCommand):
     help = (
         "Check the signed records (every kind Kanat signs: today, compliance records) against "
-        "their operators' hash chains. `verify` exits 0 when every chain is intact, 1 naming the first broken "
-        "record of each chain when a row was altered, deleted or inserted behind the app's back."
+        "their operators' hash chains. `verify` exits 0 when every chain is intact, 1 naming "
+        "the first broken record of each chain when a row was altered, deleted or inserted "
+        "behind the app's back."
     )
 
     def add_arguments(self, parser: Any) -> None:
