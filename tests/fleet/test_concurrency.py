@@ -13,7 +13,7 @@ from tests import factories as f
 from tests.factories import utc
 
 
-@pytest.mark.postgres
+@pytest.mark.concurrency
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_installs_of_one_part_one_wins():
     pn = f.part_number()

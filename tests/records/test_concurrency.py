@@ -1,9 +1,6 @@
 """Records signed at the same time by several people go into their chain one after the other:
-no two links share a place, and the chain stays intact (real threads).
-
-PostgreSQL only for now: the SQLite test database is in memory with a shared cache, whose
-table locks fail at once instead of waiting; a file database (as `make run` uses) serialises
-writers with BEGIN IMMEDIATE and a busy timeout (settings)."""
+no two links share a place, and the chain stays intact (real threads; on SQLite in make
+test's second pass, on a database file: BEGIN IMMEDIATE and a busy timeout serialise them)."""
 
 from __future__ import annotations
 
@@ -23,7 +20,7 @@ from tests import factories as f
 from tests.maintenance.test_forecast_rules import bundle, task
 
 
-@pytest.mark.postgres
+@pytest.mark.concurrency
 @pytest.mark.django_db(transaction=True)
 def test_simultaneous_signatures_take_one_place_each():
     import_bundle(json.dumps(bundle(tasks=[task(interval={"DY": 30})])).encode())
