@@ -104,7 +104,8 @@ class FlightLogViewSet(
         refs = {log.source_ref: log.pk for log in logs}
         by_log: dict[int, list[int]] = {}
         for pk, ref in (
-            Flight.objects.filter(source=FlightSource.LOG, source_ref__in=refs)
+            Flight.objects.restrict(request.user)
+            .filter(source=FlightSource.LOG, source_ref__in=refs)
             .order_by("takeoff")
             .values_list("pk", "source_ref")
         ):

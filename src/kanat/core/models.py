@@ -10,6 +10,22 @@ from kanat.core.roles import HUB_ROLES, OPERATOR_ROLES, Role
 from kanat.core.tenancy import TenantManager, TenantQuerySet
 
 
+class AppendOnly(models.Model):
+    """Rows that are written once: the app refuses to update or delete them (a correction
+    is a new row). Signed records are refused by PostgreSQL itself too (records 0002)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError(f"{self._meta.label} rows are append-only: record a correction")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(f"{self._meta.label} rows are append-only: record a correction")
+
+
 class Hub(models.Model):
     """The hub organisation that runs this installation (one row)."""
 

@@ -13,6 +13,7 @@ so the cost is O((flights + queries) log) whatever the fleet size.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -144,32 +145,47 @@ class FlightIndex:
         r = np.searchsorted(self.times, instant, side=side)
         return np.searchsorted(self.keys, (aircraft << 32) | r.astype(np.int64), side="left")
 
-    def _rank_by_day(self, aircraft: I64, instant: I64, inclusive: bool) -> I64:
+    def _day_cells(self, aircraft: I64, instant: I64) -> I64:
+        """Each query's packed day-table cell (aircraft known to the table)."""
         assert self.days is not None
-        d0, width, most, table = self.days
-        n = self.starts.shape[0] - 1
-        known = aircraft.size == 0 or (int(aircraft.min()) >= 0 and int(aircraft.max()) < n)
-        a = aircraft if known else np.where((aircraft >= 0) & (aircraft < n), aircraft, 0)
+        d0, width, _most, table = self.days
         cell = np.floor_divide(instant, US_PER_DAY)
         cell -= d0
         if cell.size and (int(cell.min()) < 0 or int(cell.max()) >= width):
             np.maximum(cell, 0, out=cell)  # the first column
             np.minimum(cell, width - 1, out=cell)  # the column past the last day
-        cell += a * width
-        packed = table[cell]
-        r = packed >> DAY_SHIFT
-        # step over the flights landing that day up to the instant (few: a table cell
-        # holds at most DAY_TABLE_MOST_PER_DAY)
+        cell += aircraft * width
+        return table[cell]
+
+    def _step(
+        self,
+        pos: I64,
+        packed: I64,
+        instant: I64,
+        inclusive: bool,
+        landing_at: Callable[[I64], I64],
+    ) -> None:
+        """Advance ``pos`` (in place) over the flights that landed on the cell's day up to
+        each instant: a cell holds at most DAY_TABLE_MOST_PER_DAY of them."""
+        assert self.days is not None
         count = packed & DAY_MASK
         go = count > 0
-        for k in range(most):
+        for k in range(self.days[2]):
             if k:
                 go &= count > k
-            at = np.take(self.landing, r, mode="clip")
+            at = landing_at(pos)
             go &= (at <= instant) if inclusive else (at < instant)
             if not bool(go.any()):
                 break
-            r += go
+            pos += go
+
+    def _rank_by_day(self, aircraft: I64, instant: I64, inclusive: bool) -> I64:
+        n = self.starts.shape[0] - 1
+        known = aircraft.size == 0 or (int(aircraft.min()) >= 0 and int(aircraft.max()) < n)
+        a = aircraft if known else np.where((aircraft >= 0) & (aircraft < n), aircraft, 0)
+        packed = self._day_cells(a, instant)
+        r = packed >> DAY_SHIFT
+        self._step(r, packed, instant, inclusive, lambda r: np.take(self.landing, r, mode="clip"))
         if known:
             return r
         return np.where(
@@ -179,28 +195,12 @@ class FlightIndex:
     def _totals_by_day(self, aircraft: I64, instant: I64, inclusive: bool) -> tuple[I64, I64]:
         """``totals`` of known aircraft from the day table and the ``own`` rows: two
         lookups per query (its day's cell, then its row), the same answer as the ranks."""
-        assert self.days is not None and self.own is not None
-        d0, width, most, table = self.days
-        cell = np.floor_divide(instant, US_PER_DAY)
-        cell -= d0
-        if cell.size and (int(cell.min()) < 0 or int(cell.max()) >= width):
-            np.maximum(cell, 0, out=cell)  # the first column
-            np.minimum(cell, width - 1, out=cell)  # the column past the last day
-        cell += aircraft * width
-        packed = table[cell]
+        assert self.own is not None
+        packed = self._day_cells(aircraft, instant)
         pos = packed >> DAY_SHIFT
         pos += aircraft
-        count = packed & DAY_MASK
-        go = count > 0
         flat = self.own.reshape(-1)  # (a view: np.take would copy a strided column)
-        for k in range(most):  # step over that day's landings up to the instant
-            if k:
-                go &= count > k
-            at = np.take(flat, pos * 3 + 2)
-            go &= (at <= instant) if inclusive else (at < instant)
-            if not bool(go.any()):
-                break
-            pos += go
+        self._step(pos, packed, instant, inclusive, lambda p: np.take(flat, p * 3 + 2))
         got = np.take(self.own, pos, axis=0)  # the row the step read: in cache
         return got[:, 0], got[:, 1]
 

@@ -804,13 +804,6 @@ def _pad(values: npt.NDArray[Any], spare: float = 0) -> npt.NDArray[Any]:
     return out
 
 
-def _key(task: I64, is_part: B, target: I64) -> I64:
-    """One int64 per (task, aircraft-or-part, target) for matching compliances to items."""
-    return (
-        (task.astype(np.int64) << 33) | (is_part.astype(np.int64) << 32) | target.astype(np.int64)
-    )
-
-
 def _rates(fleet: Fleet, index: FlightIndex, as_of: int) -> tuple[F64, B]:
     """Per aircraft and unit (FH, FC): the planned rate when given, else the average per
     day over (W, as_of], W = later of as_of - 90 days and delivery at 00:00 UTC."""

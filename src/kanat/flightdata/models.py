@@ -7,30 +7,15 @@ flights a log gives are ordinary ``fleet.Flight`` rows (source "log", ``source_r
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import models
 
-from kanat.core.models import Operator, User
+from kanat.core.models import AppendOnly, Operator, User
 from kanat.core.tenancy import TenantManager
 from kanat.fleet.models import Aircraft, Flight
 from kanat.maintenance.models import RaisedItem
 
 
-class Record(models.Model):
-    class Meta:
-        abstract = True
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None and not self._state.adding:
-            raise PermissionError(f"{self._meta.label} rows are records: they are not changed")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise PermissionError(f"{self._meta.label} rows are records: they are not deleted")
-
-
-class FlightLog(Record):
+class FlightLog(AppendOnly):
     TENANT_PATH = "operator"
 
     operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="flight_logs")
@@ -70,7 +55,7 @@ class FlightLog(Record):
         return Flight.objects.filter(aircraft_id=self.aircraft_id, source_ref=self.source_ref)
 
 
-class Finding(Record):
+class Finding(AppendOnly):
     TENANT_PATH = "operator"
 
     operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="+")

@@ -8,12 +8,10 @@ one it corrects (which then no longer counts).
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import models
 from django.db.models import Q
 
-from kanat.core.models import Operator, User
+from kanat.core.models import AppendOnly, Operator, User
 from kanat.core.tenancy import TenantManager
 from kanat.fleet.models import Aircraft, Part, PartNumber, Variant
 
@@ -46,21 +44,6 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return self.code
-
-
-class AppendOnly(models.Model):
-    """Rows that are written once: the app refuses to update or delete them."""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None and not self._state.adding:
-            raise PermissionError(f"{self._meta.label} rows are append-only: record a correction")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise PermissionError(f"{self._meta.label} rows are append-only: record a correction")
 
 
 class TaskRevision(AppendOnly):

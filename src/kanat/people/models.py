@@ -13,6 +13,8 @@ authorisation and qualification that were in force when they were made).
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 from django.db.models import Q
 
@@ -25,6 +27,16 @@ class Privilege(models.TextChoices):
     TASK = "task", "Perform and sign task card steps and cards"
     INSPECTION = "inspection", "Independent inspection of critical tasks"
     RELEASE = "release", "Certificate of release to service"
+
+
+IN_FORCE, NOT_YET_VALID, EXPIRED, WITHDRAWN = "in force", "not yet valid", "expired", "withdrawn"
+
+
+def _withdrawn(row: Qualification | Authorisation, at: dt.datetime) -> tuple[str, str] | None:
+    if row.withdrawn_at is not None and row.withdrawn_at <= at:
+        when = f"{row.withdrawn_at:%Y-%m-%d %H:%M} UTC"
+        return WITHDRAWN, f"{row} was withdrawn on {when} ({row.withdrawal_reason})"
+    return None
 
 
 class Qualification(models.Model):
@@ -63,6 +75,18 @@ class Qualification(models.Model):
     def __str__(self) -> str:
         return f"{self.category} {self.reference} ({self.issuing_authority})"
 
+    def standing(self, at: dt.datetime) -> tuple[str, str]:
+        """(state, why) at ``at``: in force from the issue date through the expiry date
+        (UTC dates)."""
+        if (withdrawn := _withdrawn(self, at)) is not None:
+            return withdrawn
+        day = at.astimezone(dt.UTC).date()
+        if day < self.issued_on:
+            return NOT_YET_VALID, f"{self} is not valid before {self.issued_on}"
+        if self.expires_on is not None and day > self.expires_on:
+            return EXPIRED, f"{self} expired: valid through {self.expires_on}"
+        return IN_FORCE, ""
+
 
 class Authorisation(models.Model):
     """A certification authorisation the hub issues to a person: which privileges, on which
@@ -99,3 +123,13 @@ class Authorisation(models.Model):
 
     def __str__(self) -> str:
         return f"authorisation {self.number}"
+
+    def standing(self, at: dt.datetime) -> tuple[str, str]:
+        """(state, why) at ``at``: in force from ``valid_from`` until ``valid_until``."""
+        if (withdrawn := _withdrawn(self, at)) is not None:
+            return withdrawn
+        if at < self.valid_from:
+            return NOT_YET_VALID, f"{self} is not valid before {self.valid_from:%Y-%m-%d %H:%M} UTC"
+        if self.valid_until is not None and at >= self.valid_until:
+            return EXPIRED, f"{self} expired on {self.valid_until:%Y-%m-%d %H:%M} UTC"
+        return IN_FORCE, ""

@@ -17,24 +17,6 @@ class Holder:
     authorisations: list[tuple[Authorisation, str]] = field(default_factory=list)
 
 
-def state(row: Qualification | Authorisation, now: dt.datetime) -> str:
-    """in force / not yet valid / expired / withdrawn, at ``now``."""
-    if row.withdrawn_at is not None and row.withdrawn_at <= now:
-        return "withdrawn"
-    if isinstance(row, Qualification):
-        day = now.astimezone(dt.UTC).date()
-        if day < row.issued_on:
-            return "not yet valid"
-        if row.expires_on is not None and day > row.expires_on:
-            return "expired"
-        return "in force"
-    if now < row.valid_from:
-        return "not yet valid"
-    if row.valid_until is not None and now >= row.valid_until:
-        return "expired"
-    return "in force"
-
-
 def holders(viewer: Any, now: dt.datetime) -> list[Holder]:
     """Everyone the viewer may see who holds a qualification, with each row's state; three
     queries whatever the number of people."""
@@ -46,7 +28,7 @@ def holders(viewer: Any, now: dt.datetime) -> list[Holder]:
         .order_by("holder__username", "issued_on", "id")
     )
     for q in quals:
-        out.setdefault(q.holder_id, Holder(q.holder)).qualifications.append((q, state(q, now)))
+        out.setdefault(q.holder_id, Holder(q.holder)).qualifications.append((q, q.standing(now)[0]))
     auths = (
         Authorisation.objects.restrict(viewer)
         .select_related("holder", "qualification")
@@ -54,5 +36,5 @@ def holders(viewer: Any, now: dt.datetime) -> list[Holder]:
         .order_by("holder__username", "valid_from", "id")
     )
     for a in auths:
-        out.setdefault(a.holder_id, Holder(a.holder)).authorisations.append((a, state(a, now)))
+        out.setdefault(a.holder_id, Holder(a.holder)).authorisations.append((a, a.standing(now)[0]))
     return sorted(out.values(), key=lambda h: h.person.get_username())

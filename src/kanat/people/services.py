@@ -93,15 +93,7 @@ def grant_qualification(
         expires_on=expires_on,
         created_at=timezone.now(),
     )
-    qualification.aircraft_types.set(types)
-    after = audit.snapshot(qualification) | {"aircraft_types": [t.code for t in types]}
-    audit.record(
-        actor=actor,
-        action="people.grant_qualification",
-        instance=qualification,
-        operator=holder.operator_id,
-        after=after,
-    )
+    _granted(qualification, types, actor=actor, action="people.grant_qualification")
     return qualification
 
 
@@ -180,16 +172,23 @@ def grant_authorisation(
         issued_by=actor,
         created_at=timezone.now(),
     )
-    authorisation.aircraft_types.set(types)
-    after = audit.snapshot(authorisation) | {"aircraft_types": [t.code for t in types]}
-    audit.record(
-        actor=actor,
-        action="people.grant_authorisation",
-        instance=authorisation,
-        operator=holder.operator_id,
-        after=after,
-    )
+    _granted(authorisation, types, actor=actor, action="people.grant_authorisation")
     return authorisation
+
+
+def _granted(
+    row: Qualification | Authorisation,
+    types: list[AircraftType],
+    *,
+    actor: User | None,
+    action: str,
+) -> None:
+    """The new row's aircraft types, and its audit event (in the caller's transaction)."""
+    row.aircraft_types.set(types)
+    after = audit.snapshot(row) | {"aircraft_types": [t.code for t in types]}
+    audit.record(
+        actor=actor, action=action, instance=row, operator=row.holder.operator_id, after=after
+    )
 
 
 def _withdraw(
@@ -261,38 +260,6 @@ def chapter_of(ata: str) -> str:
     return digits[:2]
 
 
-def _withdrawn(row: Qualification | Authorisation, at: dt.datetime) -> str | None:
-    if row.withdrawn_at is not None and row.withdrawn_at <= at:
-        return (
-            f"{row} was withdrawn on {row.withdrawn_at:%Y-%m-%d %H:%M} UTC"
-            f" ({row.withdrawal_reason})"
-        )
-    return None
-
-
-def _authorisation_in_force(auth: Authorisation, at: dt.datetime) -> str | None:
-    """Why the authorisation is not in force at ``at`` (None: it is)."""
-    if (reason := _withdrawn(auth, at)) is not None:
-        return reason
-    if at < auth.valid_from:
-        return f"{auth} is not valid before {auth.valid_from:%Y-%m-%d %H:%M} UTC"
-    if auth.valid_until is not None and at >= auth.valid_until:
-        return f"{auth} expired on {auth.valid_until:%Y-%m-%d %H:%M} UTC"
-    return None
-
-
-def _qualification_in_force(q: Qualification, at: dt.datetime) -> str | None:
-    """In force from its issue date through its expiry date (UTC dates)."""
-    if (reason := _withdrawn(q, at)) is not None:
-        return reason
-    day = at.astimezone(dt.UTC).date()
-    if day < q.issued_on:
-        return f"{q} is not valid before {q.issued_on}"
-    if q.expires_on is not None and day > q.expires_on:
-        return f"{q} expired: valid through {q.expires_on}"
-    return None
-
-
 def _covers(row: Qualification | Authorisation, type_id: int, chapter: str) -> str | None:
     if type_id not in {t.pk for t in row.aircraft_types.all()}:
         codes = ", ".join(sorted(t.code for t in row.aircraft_types.all()))
@@ -338,9 +305,9 @@ def signing_authority(
     for auth in candidates:
         q = auth.qualification
         reason = (
-            _authorisation_in_force(auth, at)
+            auth.standing(at)[1]
             or _covers(auth, aircraft_type.pk, chapter)
-            or _qualification_in_force(q, at)
+            or q.standing(at)[1]
             or _covers(q, aircraft_type.pk, chapter)
         )
         if reason is None:

@@ -12,11 +12,9 @@ database (a trigger; migration 0002).
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import models
 
-from kanat.core.models import Operator, User
+from kanat.core.models import AppendOnly, Operator, User
 from kanat.core.tenancy import TenantManager
 
 
@@ -36,7 +34,7 @@ class ChainHead(models.Model):
         return f"chain {self.chain} at #{self.seq}"
 
 
-class ChainLink(models.Model):
+class ChainLink(AppendOnly):
     TENANT_PATH = "operator"
 
     chain = models.CharField(max_length=20)
@@ -66,11 +64,3 @@ class ChainLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chain} #{self.seq} ({self.subject_model} {self.subject_id})"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise PermissionError("chain links are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise PermissionError("chain links are append-only")
