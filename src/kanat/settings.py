@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "kanat.people",
     "kanat.maintenance",
     "kanat.records",
+    "kanat.work",
     "kanat.flightdata",
     "kanat.api",
 ]

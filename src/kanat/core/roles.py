@@ -45,6 +45,9 @@ class Capability(models.TextChoices):
     MANAGE_PROGRAMME = "manage_programme", "Define maintenance tasks and their revisions"
     RECORD_COMPLIANCE = "record_compliance", "Record task compliance"
     IMPORT_BUNDLE = "import_bundle", "Import fleet bundles"
+    PLAN_WORK = "plan_work", "Plan work packages and their task cards"
+    PERFORM_WORK = "perform_work", "Sign task card steps, cards, inspections, deferrals, releases"
+    RAISE_DEFECT = "raise_defect", "Raise defects"
     MANAGE_AUTHORISATIONS = (
         "manage_authorisations",
         "Record qualifications and issue or withdraw certification authorisations",
@@ -63,9 +66,14 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Capability.MANAGE_USERS: frozenset({Role.HUB_ADMIN}),
     Capability.MANAGE_PROGRAMME: frozenset({Role.HUB_ADMIN, Role.PLANNER, Role.QUALITY}),
     Capability.RECORD_COMPLIANCE: frozenset(
-        {Role.HUB_ADMIN, Role.PLANNER, Role.INSPECTOR, Role.QUALITY}
+        {Role.HUB_ADMIN, Role.PLANNER, Role.TECHNICIAN, Role.INSPECTOR, Role.QUALITY}
     ),
     Capability.IMPORT_BUNDLE: frozenset({Role.HUB_ADMIN}),
+    Capability.PLAN_WORK: frozenset({Role.HUB_ADMIN, Role.PLANNER}),
+    Capability.PERFORM_WORK: frozenset(
+        {Role.HUB_ADMIN, Role.TECHNICIAN, Role.INSPECTOR, Role.QUALITY}
+    ),
+    Capability.RAISE_DEFECT: frozenset(set(Role.values)),
     Capability.MANAGE_AUTHORISATIONS: frozenset({Role.HUB_ADMIN, Role.QUALITY}),
 }
 

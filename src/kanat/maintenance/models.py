@@ -76,6 +76,14 @@ class TaskRevision(AppendOnly):
         max_length=10, choices=ScheduleFrom.choices, default=ScheduleFrom.LAST_DONE
     )
     invented = models.BooleanField(default=False, help_text="Invented demo interval: marked")
+    critical = models.BooleanField(
+        default=False, help_text="Critical task: an independent inspection by another person"
+    )
+    instructions = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The task card: steps, tools, parts required, manual references",
+    )
     reason = models.CharField(max_length=200, blank=True, help_text="Why this revision")
     created_at = models.DateTimeField()
     created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT)

@@ -106,7 +106,105 @@ def _revision_content(rev: TaskRevision) -> dict[str, Any]:
         "threshold": rev.units("threshold"),
         "interval": rev.units("interval"),
         "tolerance": rev.units("tolerance"),
+        "critical": rev.critical,
+        "instructions": rev.instructions,
     }
+
+
+STEP_KINDS = ("action", "measure", "remove", "install")
+
+
+def _text_list(values: Any, field: str) -> list[str]:
+    if values is None:
+        return []
+    if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
+        raise RuleViolation(f"{field} must be a list of texts", field=field)
+    return [v.strip() for v in values if v.strip()]
+
+
+def _number_or_none(value: Any, field: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RuleViolation(f"{field}: {value!r} is not a number", field=field)
+    return float(value)
+
+
+def _check_step(step: Any, field: str) -> dict[str, Any]:
+    if not isinstance(step, Mapping):
+        raise RuleViolation(f"{field} must be an object with a text", field=field)
+    text = str(step.get("text") or "").strip()
+    if not text:
+        raise RuleViolation(f"{field}.text: a step says what to do", field=f"{field}.text")
+    kind = step.get("kind", "action")
+    if kind not in STEP_KINDS:
+        raise RuleViolation(
+            f"{field}.kind must be one of {', '.join(STEP_KINDS)}, not {kind!r}",
+            field=f"{field}.kind",
+        )
+    out: dict[str, Any] = {"text": text, "kind": kind}
+    if step.get("reference"):
+        out["reference"] = str(step["reference"])
+    if kind == "measure":
+        m = step.get("measure")
+        if not isinstance(m, Mapping) or not m.get("name"):
+            raise RuleViolation(
+                f"{field}.measure: a measuring step names what it measures and its limits",
+                field=f"{field}.measure",
+            )
+        lo = _number_or_none(m.get("min"), f"{field}.measure.min")
+        hi = _number_or_none(m.get("max"), f"{field}.measure.max")
+        if lo is None and hi is None:
+            raise RuleViolation(f"{field}.measure: give min, max or both", field=f"{field}.measure")
+        if lo is not None and hi is not None and lo > hi:
+            raise RuleViolation(f"{field}.measure: min {lo} is above max {hi}", field=field)
+        out["measure"] = {
+            "name": str(m["name"]),
+            "unit": str(m.get("unit") or ""),
+            "min": lo,
+            "max": hi,
+        }
+    if kind in ("remove", "install"):
+        if not step.get("position"):
+            raise RuleViolation(
+                f"{field}.position: a {kind} step names the position (its code)",
+                field=f"{field}.position",
+            )
+        out["position"] = str(step["position"])
+    return out
+
+
+def check_instructions(values: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A task card's content, checked: ``steps`` (text, kind, measure limits, position),
+    ``tools``, ``parts`` (``{"pn", "qty"}``) and manual ``references``."""
+    if not values:
+        return {}
+    if not isinstance(values, Mapping):
+        raise RuleViolation("instructions must be an object", field="instructions")
+    unknown = set(values) - {"steps", "tools", "parts", "references"}
+    if unknown:
+        raise RuleViolation(
+            f"instructions: unknown key {sorted(unknown)[0]!r}", field="instructions"
+        )
+    steps = values.get("steps") or []
+    if not isinstance(steps, list | tuple):
+        raise RuleViolation("instructions.steps must be a list", field="instructions.steps")
+    out: dict[str, Any] = {
+        "steps": [_check_step(s, f"instructions.steps[{i}]") for i, s in enumerate(steps)]
+    }
+    out["tools"] = _text_list(values.get("tools"), "instructions.tools")
+    out["references"] = _text_list(values.get("references"), "instructions.references")
+    parts = []
+    for i, item in enumerate(values.get("parts") or []):
+        field = f"instructions.parts[{i}]"
+        if not isinstance(item, Mapping) or not item.get("pn"):
+            raise RuleViolation(f"{field} names a part number (pn)", field=field)
+        qty = item.get("qty", 1)
+        if isinstance(qty, bool) or not isinstance(qty, int | float) or qty <= 0:
+            raise RuleViolation(f"{field}.qty must be a positive number", field=f"{field}.qty")
+        parts.append({"pn": str(item["pn"]), "qty": qty})
+    out["parts"] = parts
+    return out
 
 
 @transaction.atomic
@@ -126,6 +224,8 @@ def define_task(
     effective_from: dt.datetime | None = None,
     reason: str = "",
     invented: bool = False,
+    critical: bool = False,
+    instructions: Mapping[str, Any] | None = None,
 ) -> tuple[TaskRevision, bool]:
     """Create a task, or a new revision of it when its content changed (else a no-op).
 
@@ -165,6 +265,7 @@ def define_task(
             f"{part_number.pn} is not serialised: tasks follow serialised parts",
             field="applies_to.part_number",
         )
+    card = check_instructions(instructions)
     task, created = Task.objects.select_for_update().get_or_create(code=code)
     content = {
         "title": title,
@@ -176,6 +277,8 @@ def define_task(
         "threshold": th,
         "interval": iv,
         "tolerance": tol,
+        "critical": bool(critical),
+        "instructions": card,
     }
     latest = (
         None
@@ -205,6 +308,8 @@ def define_task(
         created_at=now,
         created_by=actor,
         invented=invented,
+        critical=bool(critical),
+        instructions=card,
     )
     for prefix, values in (("threshold", th), ("interval", iv), ("tolerance", tol)):
         for unit, value in values.items():

@@ -76,6 +76,31 @@ def _compliance_model() -> type[Model]:
     return Compliance
 
 
+def _row_content(row: Any) -> dict[str, Any]:
+    """Every stored field of a signed row (foreign keys as ids, instants in UTC), and the
+    ids of its many-to-many links (a release's compliance records)."""
+    out: dict[str, Any] = {}
+    for f in row._meta.concrete_fields:
+        value = getattr(row, f.attname)
+        if isinstance(value, dt.datetime):
+            value = instant(value)
+        elif isinstance(value, dt.date):
+            value = value.isoformat()
+        out[f.attname] = value
+    for f in row._meta.many_to_many:
+        out[f.name] = sorted(getattr(row, f.name).values_list("pk", flat=True))
+    return out
+
+
+def _work_model(name: str) -> Callable[[], type[Model]]:
+    def model() -> type[Model]:
+        from django.apps import apps
+
+        return apps.get_model("work", name)
+
+    return model
+
+
 SUBJECTS: dict[str, Subject] = {
     "maintenance.compliance": Subject(
         "maintenance.compliance",
@@ -83,6 +108,10 @@ SUBJECTS: dict[str, Subject] = {
         ("task", "aircraft", "part__part_number"),
         _compliance_content,
     ),
+    **{
+        f"work.{name}": Subject(f"work.{name}", _work_model(name), (), _row_content)
+        for name in ("signoff", "release", "deferral", "defectclosure")
+    },
 }
 
 

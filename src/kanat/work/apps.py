@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class WorkConfig(AppConfig):
+    name = "kanat.work"
+    label = "work"
+    verbose_name = "Maintenance execution"

@@ -1,0 +1,1007 @@
+"""The write path of maintenance execution: packages, cards, sign-offs, defects, release.
+
+Every function runs in one transaction and writes its audit event there. Signatures are
+checked against the signer's authority at the instant of signing
+(``kanat.people.services.signing_authority``), stored append-only and signed into the
+operator's hash chain. Two people acting on the same card, package or defect at once are
+serialised by a row lock: the second sees what the first did and gets a ``Conflict``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from kanat.core import audit
+from kanat.core.errors import Conflict, RuleViolation
+from kanat.core.models import User
+from kanat.core.roles import Capability
+from kanat.core.services import require
+from kanat.fleet import services as fleet_services
+from kanat.fleet.models import Aircraft, Installation, Part, Position, RemovalReason
+from kanat.maintenance import services as mx_services
+from kanat.maintenance.models import Task, TaskKind, TaskRevision
+from kanat.people.models import Privilege
+from kanat.people.services import Authority, chapter_of, signing_authority
+from kanat.records import chain
+from kanat.work.models import (
+    MEL_DAYS,
+    CardStatus,
+    Defect,
+    DefectClosure,
+    DefectSource,
+    DefectStatus,
+    Deferral,
+    MelCategory,
+    NumberSeries,
+    PackageStatus,
+    Release,
+    SignOff,
+    SignOffKind,
+    StepKind,
+    TaskCard,
+    TaskStep,
+    WorkPackage,
+)
+
+# removals done through a task card: why the part came off (reliability reads these)
+CARD_REMOVAL_REASONS = (
+    RemovalReason.SCHEDULED,
+    RemovalReason.UNSCHEDULED,
+    RemovalReason.ROBBERY,
+)
+EDITABLE = (PackageStatus.DRAFT, PackageStatus.OPEN, PackageStatus.IN_WORK)
+WORKING = (PackageStatus.OPEN, PackageStatus.IN_WORK)
+
+
+@dataclass(frozen=True)
+class DueRef:
+    """A due item chosen for a package: a task on the aircraft, or on one of its parts."""
+
+    task: Task
+    part: Part | None = None
+
+
+def _at(value: dt.datetime | None, field: str = "at") -> dt.datetime:
+    if value is None:
+        return timezone.now()
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise RuleViolation(f"{field} {value.isoformat()} has no time zone offset", field=field)
+    if value > timezone.now() + dt.timedelta(minutes=5):
+        raise RuleViolation(f"{field} {value.isoformat()} is in the future", field=field)
+    return value.astimezone(dt.UTC)
+
+
+def _next_number(prefix: str, at: dt.datetime) -> str:
+    name = f"{prefix}-{at:%Y}"
+    series = NumberSeries.objects.select_for_update().filter(pk=name).first()
+    if series is None:
+        NumberSeries.objects.get_or_create(name=name)
+        series = NumberSeries.objects.select_for_update().get(pk=name)
+    series.last += 1
+    NumberSeries.objects.filter(pk=name).update(last=series.last)
+    return f"{name}-{series.last:04d}"
+
+
+def _authority(
+    signer: User, privilege: str, aircraft: Aircraft, ata: str, at: dt.datetime
+) -> Authority:
+    return signing_authority(
+        signer=signer,
+        privilege=privilege,
+        aircraft_type=aircraft.variant.aircraft_type,
+        ata=ata,
+        at=at,
+    )
+
+
+def _sign(
+    record: Any,
+    *,
+    kind: str,
+    aircraft: Aircraft,
+    signer: User,
+    authority: Authority | None,
+    at: dt.datetime,
+) -> None:
+    chain.sign(
+        record,
+        kind=kind,
+        operator_id=aircraft.operator_id,
+        signer=signer,
+        signer_label=signer.get_username(),
+        qualification_ref=authority.reference if authority else "",
+        at=at,
+    )
+
+
+def _locked_package(package: WorkPackage) -> WorkPackage:
+    return (
+        WorkPackage.objects.select_for_update()
+        .select_related("aircraft__variant__aircraft_type", "aircraft__operator")
+        .get(pk=package.pk)
+    )
+
+
+def _locked_card(card: TaskCard) -> TaskCard:
+    """The card locked, then its package (same order everywhere: no deadlock)."""
+    locked = TaskCard.objects.select_for_update().get(pk=card.pk)
+    locked.package = _locked_package(locked.package)
+    return locked
+
+
+def _audit(actor: User | None, action: str, instance: Any, aircraft: Aircraft, **kw: Any) -> None:
+    audit.record(
+        actor=actor, action=f"work.{action}", instance=instance, operator=aircraft.operator_id, **kw
+    )
+
+
+# --- packages and cards --------------------------------------------------------------
+
+
+def _revision_for(task: Task, at: dt.datetime) -> TaskRevision:
+    rev = mx_services.revision_in_force(task, at)
+    if rev is None:
+        raise RuleViolation(f"task {task.code} has no revision in force", field="task")
+    return rev
+
+
+def _check_applies(
+    rev: TaskRevision, aircraft: Aircraft, part: Part | None, at: dt.datetime
+) -> None:
+    code = rev.task.code
+    if rev.part_number_id is not None:
+        if part is None:
+            raise RuleViolation(f"task {code} is a part's task: name the part", field="part")
+        if part.part_number_id != rev.part_number_id:
+            raise RuleViolation(f"task {code} does not apply to part {part}", field="part")
+        fitted = Installation.objects.filter(
+            part=part, aircraft=aircraft, installed_at__lte=at, removed_at__isnull=True
+        ).exists()
+        if not fitted:
+            raise RuleViolation(f"{part} is not fitted to {aircraft.serial}", field="part")
+        return
+    if part is not None:
+        raise RuleViolation(f"task {code} is an aircraft task: name no part", field="part")
+    raised = rev.task.raised_items.filter(aircraft=aircraft).exists()
+    if not raised and not rev.variants.filter(pk=aircraft.variant_id).exists():
+        raise RuleViolation(
+            f"task {code} does not apply to {aircraft.serial} ({aircraft.variant.code})",
+            field="task",
+        )
+
+
+def _default_steps(rev: TaskRevision, part: Part | None) -> list[dict[str, Any]]:
+    """The steps of a task with no written card: do it; for a part's life limit, replace it."""
+    if part is not None and rev.kind == TaskKind.LIFE_LIMIT:
+        return [
+            {"kind": "remove", "text": f"Remove {part} (life limit reached)", "position": None},
+            {
+                "kind": "install",
+                "text": f"Install a serviceable {part.part_number.pn}",
+                "position": None,
+            },
+        ]
+    target = f" on {part}" if part else ""
+    return [{"kind": "action", "text": f"Carry out {rev.task.code} {rev.title}{target}"}]
+
+
+def _add_steps(
+    card: TaskCard, steps: Sequence[dict[str, Any]], aircraft: Aircraft, part: Part | None
+) -> None:
+    rows = []
+    fitted = None
+    if part is not None:
+        fitted = (
+            Installation.objects.filter(part=part, aircraft=aircraft, removed_at__isnull=True)
+            .values_list("position_id", flat=True)
+            .first()
+        )
+    for n, step in enumerate(steps, start=1):
+        position_id = None
+        if step.get("kind") in (StepKind.REMOVE, StepKind.INSTALL):
+            code = step.get("position")
+            if code:
+                position = (
+                    Position.objects.filter(variant=aircraft.variant_id, code=code)
+                    .values_list("pk", flat=True)
+                    .first()
+                )
+                if position is None:
+                    raise RuleViolation(
+                        f"step {n}: position {code} is not a position of {aircraft.variant.code}",
+                        field=f"steps[{n - 1}].position",
+                    )
+                position_id = position
+            else:
+                position_id = fitted
+        measure = step.get("measure") or {}
+        rows.append(
+            TaskStep(
+                card=card,
+                seq=n,
+                kind=step.get("kind", StepKind.ACTION),
+                text=step["text"],
+                reference=step.get("reference", ""),
+                measure_name=measure.get("name", ""),
+                measure_unit=measure.get("unit", ""),
+                measure_min=measure.get("min"),
+                measure_max=measure.get("max"),
+                position_id=position_id,
+            )
+        )
+    TaskStep.objects.bulk_create(rows)
+
+
+def _next_seq(package: WorkPackage) -> int:
+    last = package.cards.order_by("-seq").values_list("seq", flat=True).first()
+    return (last or 0) + 1
+
+
+def _task_card(package: WorkPackage, ref: DueRef, at: dt.datetime) -> TaskCard:
+    aircraft = package.aircraft
+    rev = _revision_for(ref.task, at)
+    _check_applies(rev, aircraft, ref.part, at)
+    open_cards = TaskCard.objects.filter(task=ref.task, part=ref.part, package__aircraft=aircraft)
+    open_cards = open_cards.exclude(package__status=PackageStatus.RELEASED)
+    if ref.part is None:
+        open_cards = open_cards.filter(part__isnull=True)
+    taken = open_cards.select_related("package").first()
+    if taken is not None:
+        raise Conflict(
+            f"task {ref.task.code}{' on ' + str(ref.part) if ref.part else ''} is already on "
+            f"card {taken} (package {taken.package.number}, {taken.package.get_status_display()})",
+            field="items",
+        )
+    instructions = rev.instructions or {}
+    card = TaskCard.objects.create(
+        package=package,
+        seq=_next_seq(package),
+        task=ref.task,
+        revision=rev,
+        part=ref.part,
+        title=rev.title,
+        ata=rev.ata,
+        critical=rev.critical,
+        tools=instructions.get("tools", []),
+        parts_required=instructions.get("parts", []),
+        references=instructions.get("references", []),
+    )
+    _add_steps(card, instructions.get("steps") or _default_steps(rev, ref.part), aircraft, ref.part)
+    return card
+
+
+def _defect_card(package: WorkPackage, defect: Defect) -> TaskCard:
+    if defect.aircraft_id != package.aircraft_id:
+        raise RuleViolation(f"{defect} is on another aircraft", field="defects")
+    if defect.status == DefectStatus.CLOSED:
+        raise RuleViolation(f"{defect} is closed", field="defects")
+    taken = (
+        defect.cards.exclude(package__status=PackageStatus.RELEASED)
+        .select_related("package")
+        .first()
+    )
+    if taken is not None:
+        raise Conflict(f"{defect} is already on card {taken}", field="defects")
+    card = TaskCard.objects.create(
+        package=package,
+        seq=_next_seq(package),
+        defect=defect,
+        title=f"Rectify {defect.number}: {defect.description[:150]}",
+        ata=defect.ata,
+        critical=False,
+    )
+    steps = [
+        {"kind": "action", "text": f"Troubleshoot: {defect.description[:400]}"},
+        {"kind": "action", "text": "Rectify, and test that the fault is cleared"},
+    ]
+    _add_steps(card, steps, package.aircraft, None)
+    return card
+
+
+@transaction.atomic
+def create_package(
+    *,
+    actor: User | None,
+    aircraft: Aircraft,
+    title: str,
+    items: Iterable[DueRef] = (),
+    defects: Iterable[Defect] = (),
+    planned_start: dt.date | None = None,
+    planned_end: dt.date | None = None,
+    at: dt.datetime | None = None,
+) -> WorkPackage:
+    """A draft package for an aircraft with a card per chosen due item and defect."""
+    require(actor, Capability.PLAN_WORK)
+    now = _at(at)
+    title = title.strip()
+    if not title:
+        raise RuleViolation("a work package needs a title", field="title")
+    if planned_start and planned_end and planned_end < planned_start:
+        raise RuleViolation(
+            f"planned end {planned_end} is before planned start {planned_start}",
+            field="planned_end",
+        )
+    aircraft = (
+        Aircraft.objects.select_for_update()
+        .select_related("variant__aircraft_type")
+        .get(pk=aircraft.pk)
+    )
+    package = WorkPackage.objects.create(
+        number=_next_number("WP", now),
+        aircraft=aircraft,
+        title=title,
+        planned_start=planned_start,
+        planned_end=planned_end,
+        created_by=actor,
+        created_at=now,
+    )
+    for ref in items:
+        _task_card(package, ref, now)
+    for defect in defects:
+        _defect_card(package, defect)
+    _audit(actor, "create_package", package, aircraft, after=audit.snapshot(package))
+    return package
+
+
+def _editable(package: WorkPackage) -> None:
+    if package.status not in EDITABLE:
+        raise Conflict(
+            f"{package} is {package.get_status_display().lower()}: its cards can no longer change",
+            field="package",
+        )
+
+
+@transaction.atomic
+def add_cards(
+    *,
+    actor: User | None,
+    package: WorkPackage,
+    items: Iterable[DueRef] = (),
+    defects: Iterable[Defect] = (),
+    at: dt.datetime | None = None,
+) -> list[TaskCard]:
+    """More cards on a package that is not yet completed."""
+    require(actor, Capability.PLAN_WORK)
+    now = _at(at)
+    package = _locked_package(package)
+    _editable(package)
+    cards = [_task_card(package, ref, now) for ref in items]
+    cards += [_defect_card(package, d) for d in defects]
+    if not cards:
+        raise RuleViolation("choose at least one due item or defect", field="items")
+    _audit(actor, "add_cards", package, package.aircraft, after={"cards": [c.seq for c in cards]})
+    return cards
+
+
+@transaction.atomic
+def open_package(
+    *, actor: User | None, package: WorkPackage, at: dt.datetime | None = None
+) -> WorkPackage:
+    """Draft to open: the package is issued to the hangar."""
+    require(actor, Capability.PLAN_WORK)
+    now = _at(at)
+    package = _locked_package(package)
+    if package.status != PackageStatus.DRAFT:
+        raise Conflict(
+            f"{package} is already {package.get_status_display().lower()}", field="status"
+        )
+    if not package.cards.exists():
+        raise RuleViolation(f"{package} has no task cards yet", field="cards")
+    before = audit.snapshot(package)
+    package.status = PackageStatus.OPEN
+    package.opened_at = now
+    package.save(update_fields=["status", "opened_at"])
+    _audit(
+        actor,
+        "open_package",
+        package,
+        package.aircraft,
+        before=before,
+        after=audit.snapshot(package),
+    )
+    return package
+
+
+# --- sign-off --------------------------------------------------------------------------
+
+
+def standing(qs: Any) -> Any:
+    """Sign-offs that were not corrected by a later one."""
+    return qs.filter(corrected_by__isnull=True)
+
+
+def _working(package: WorkPackage) -> None:
+    if package.status == PackageStatus.DRAFT:
+        raise RuleViolation(f"{package} is a draft: open it before signing", field="package")
+    if package.status not in WORKING:
+        raise Conflict(
+            f"{package} is {package.get_status_display().lower()}: nothing more is signed on it",
+            field="package",
+        )
+
+
+def _corrects(
+    signoff: SignOff | None, reason: str, kind: str, card: TaskCard, step: TaskStep | None
+) -> None:
+    if signoff is None:
+        return
+    if not reason.strip():
+        raise RuleViolation("a correction needs its reason", field="correction_reason")
+    if (
+        signoff.kind != kind
+        or signoff.card_id != card.pk
+        or signoff.step_id != (step.pk if step else None)
+    ):
+        raise RuleViolation(
+            "a correction corrects a sign-off of the same step or card", field="corrects"
+        )
+    if SignOff.objects.filter(corrects=signoff).exists():
+        raise Conflict("that sign-off was already corrected", field="corrects")
+
+
+def _previous(kind: str, card: TaskCard, step: TaskStep | None) -> SignOff | None:
+    qs = standing(SignOff.objects.filter(card=card, kind=kind, step=step)).select_related("signer")
+    return qs.first()
+
+
+def _already(prev: SignOff, what: str) -> Conflict:
+    return Conflict(
+        f"{what} was already signed by {prev.signer.get_username()} at "
+        f"{prev.signed_at:%Y-%m-%d %H:%M:%S} UTC",
+        field="signature",
+    )
+
+
+def _start(card: TaskCard, now: dt.datetime) -> None:
+    if card.status == CardStatus.OPEN:
+        TaskCard.objects.filter(pk=card.pk).update(status=CardStatus.IN_WORK)
+        card.status = CardStatus.IN_WORK
+    package = card.package
+    if package.status == PackageStatus.OPEN:
+        WorkPackage.objects.filter(pk=package.pk).update(
+            status=PackageStatus.IN_WORK, started_at=now
+        )
+        package.status, package.started_at = PackageStatus.IN_WORK, now
+
+
+def _configuration_step(
+    *,
+    actor: User,
+    step: TaskStep,
+    aircraft: Aircraft,
+    now: dt.datetime,
+    part: Part | None,
+    removal_reason: str,
+) -> tuple[Installation, Part]:
+    reference = f"{step.card.package.number} card {step.card.seq} step {step.seq}"
+    if step.position_id is None:
+        raise RuleViolation(f"step {step.seq} names no position", field="position")
+    if step.kind == StepKind.REMOVE:
+        if removal_reason not in CARD_REMOVAL_REASONS:
+            raise RuleViolation(
+                "say why the part comes off: "
+                + ", ".join(f"{r.value} ({r.label})" for r in CARD_REMOVAL_REASONS),
+                field="removal_reason",
+            )
+        current = (
+            Installation.objects.select_related("part__part_number")
+            .filter(aircraft=aircraft, position_id=step.position_id, removed_at__isnull=True)
+            .first()
+        )
+        if current is None:
+            raise Conflict(
+                f"nothing is fitted at {step.position} on {aircraft.serial}", field="position"
+            )
+        if part is not None and part.pk != current.part_id:
+            raise Conflict(f"{current.part} is fitted at {step.position}, not {part}", field="part")
+        row = fleet_services.remove_part(
+            actor=actor,
+            part=current.part,
+            removed_at=now,
+            reason=removal_reason,
+            reference=reference,
+            installation=current,
+        )
+        return row, current.part
+    if part is None:
+        raise RuleViolation(f"step {step.seq}: name the part (serial) you install", field="part")
+    row = fleet_services.install_part(
+        actor=actor,
+        part=part,
+        aircraft=aircraft,
+        position=step.position,
+        installed_at=now,
+        reference=reference,
+    )
+    return row, part
+
+
+@transaction.atomic
+def sign_step(
+    *,
+    actor: User,
+    step: TaskStep,
+    at: dt.datetime | None = None,
+    value: float | None = None,
+    remark: str = "",
+    part: Part | None = None,
+    removal_reason: str = "",
+    corrects: SignOff | None = None,
+    correction_reason: str = "",
+) -> SignOff:
+    """The performer signs a step. A measured value outside its limits raises a defect; a
+    removal or installation step moves the configuration in the same transaction."""
+    require(actor, Capability.PERFORM_WORK)
+    now = _at(at)
+    card = _locked_card(step.card)
+    step = TaskStep.objects.select_related("position").get(pk=step.pk)
+    step.card = card
+    package, aircraft = card.package, card.package.aircraft
+    _working(package)
+    if card.status in (CardStatus.SIGNED, CardStatus.DONE):
+        raise Conflict(f"card {card} is already signed: its steps are closed", field="step")
+    prev = _previous(SignOffKind.STEP, card, step)
+    _corrects(corrects, correction_reason, SignOffKind.STEP, card, step)
+    if corrects is None and prev is not None:
+        raise _already(prev, f"step {step.seq} of card {card}")
+    if corrects is not None and step.kind in (StepKind.REMOVE, StepKind.INSTALL):
+        raise RuleViolation(
+            "a removal or installation is corrected by another step (the configuration moved)",
+            field="corrects",
+        )
+    authority = _authority(actor, Privilege.TASK, aircraft, card.ata, now)
+    within = None
+    if step.kind == StepKind.MEASURE:
+        if value is None:
+            raise RuleViolation(
+                f"step {step.seq}: enter the measured {step.measure_name}", field="value"
+            )
+        lo, hi = step.measure_min, step.measure_max
+        within = (lo is None or value >= lo) and (hi is None or value <= hi)
+    elif value is not None:
+        raise RuleViolation(f"step {step.seq} measures nothing", field="value")
+    installation, moved = None, None
+    if step.kind in (StepKind.REMOVE, StepKind.INSTALL):
+        installation, moved = _configuration_step(
+            actor=actor,
+            step=step,
+            aircraft=aircraft,
+            now=now,
+            part=part,
+            removal_reason=removal_reason,
+        )
+    elif part is not None or removal_reason:
+        raise RuleViolation(f"step {step.seq} moves no part", field="part")
+    signoff = SignOff.objects.create(
+        kind=SignOffKind.STEP,
+        card=card,
+        step=step,
+        value=value,
+        within_limits=within,
+        remark=remark.strip(),
+        installation=installation,
+        part=moved,
+        removal_reason=removal_reason if step.kind == StepKind.REMOVE else "",
+        corrects=corrects,
+        correction_reason=correction_reason.strip(),
+        signer=actor,
+        authorisation=authority.authorisation,
+        qualification_ref=authority.reference,
+        signed_at=now,
+    )
+    _sign(signoff, kind="step", aircraft=aircraft, signer=actor, authority=authority, at=now)
+    _start(card, now)
+    _audit(actor, "sign_step", signoff, aircraft, after=audit.snapshot(signoff))
+    if within is False:
+        limits = step.limits_text
+        _raise(
+            actor=actor,
+            aircraft=aircraft,
+            ata=card.ata,
+            description=(
+                f"{step.measure_name} measured {value:g} {step.measure_unit}".strip()
+                + f", outside its limits ({limits}), at step {step.seq} of card {card}"
+            ),
+            source=DefectSource.MEASUREMENT,
+            source_ref=f"{card} step {step.seq}",
+            found_at=now,
+            step=step,
+        )
+    return signoff
+
+
+def _performers(card: TaskCard) -> set[int]:
+    return set(
+        standing(
+            SignOff.objects.filter(card=card, kind__in=[SignOffKind.STEP, SignOffKind.CARD])
+        ).values_list("signer_id", flat=True)
+    )
+
+
+def _done(card: TaskCard, now: dt.datetime) -> None:
+    TaskCard.objects.filter(pk=card.pk).update(status=CardStatus.DONE)
+    card.status = CardStatus.DONE
+    if card.defect_id is not None:
+        _close_defect(card, now)
+    package = card.package
+    if not package.cards.exclude(status=CardStatus.DONE).exists():
+        WorkPackage.objects.filter(pk=package.pk).update(
+            status=PackageStatus.COMPLETED, completed_at=now
+        )
+        package.status, package.completed_at = PackageStatus.COMPLETED, now
+
+
+@transaction.atomic
+def sign_card(
+    *,
+    actor: User,
+    card: TaskCard,
+    at: dt.datetime | None = None,
+    remark: str = "",
+) -> SignOff:
+    """The card signed as done, once every step is. A critical card then awaits its
+    independent inspection; any other card is done."""
+    require(actor, Capability.PERFORM_WORK)
+    now = _at(at)
+    card = _locked_card(card)
+    package, aircraft = card.package, card.package.aircraft
+    _working(package)
+    prev = _previous(SignOffKind.CARD, card, None)
+    if prev is not None:
+        raise _already(prev, f"card {card}")
+    signed_steps = set(
+        standing(SignOff.objects.filter(card=card, kind=SignOffKind.STEP)).values_list(
+            "step__seq", flat=True
+        )
+    )
+    missing = [s for s in card.steps.values_list("seq", flat=True) if s not in signed_steps]
+    if missing:
+        raise RuleViolation(
+            f"card {card}: step{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(map(str, missing))} not signed yet",
+            field="steps",
+        )
+    authority = _authority(actor, Privilege.TASK, aircraft, card.ata, now)
+    signoff = SignOff.objects.create(
+        kind=SignOffKind.CARD,
+        card=card,
+        remark=remark.strip(),
+        signer=actor,
+        authorisation=authority.authorisation,
+        qualification_ref=authority.reference,
+        signed_at=now,
+    )
+    _sign(signoff, kind="card", aircraft=aircraft, signer=actor, authority=authority, at=now)
+    if card.critical:
+        TaskCard.objects.filter(pk=card.pk).update(status=CardStatus.SIGNED)
+        card.status = CardStatus.SIGNED
+    else:
+        _done(card, now)
+    _audit(actor, "sign_card", signoff, aircraft, after=audit.snapshot(signoff))
+    return signoff
+
+
+@transaction.atomic
+def inspect_card(
+    *,
+    actor: User,
+    card: TaskCard,
+    at: dt.datetime | None = None,
+    remark: str = "",
+) -> SignOff:
+    """The independent inspection of a critical card, by someone who did not perform or
+    sign any of its work."""
+    require(actor, Capability.PERFORM_WORK)
+    now = _at(at)
+    card = _locked_card(card)
+    package, aircraft = card.package, card.package.aircraft
+    _working(package)
+    if not card.critical:
+        raise RuleViolation(
+            f"card {card} is not a critical task: it needs no inspection", field="card"
+        )
+    prev = _previous(SignOffKind.INSPECTION, card, None)
+    if prev is not None:
+        raise _already(prev, f"the inspection of card {card}")
+    if card.status != CardStatus.SIGNED:
+        raise RuleViolation(f"card {card} is not signed yet: inspect it after", field="card")
+    if actor.pk in _performers(card):
+        raise RuleViolation(
+            f"{actor.get_username()} performed or signed work on card {card}: "
+            "the independent inspection is signed by a different person",
+            field="signer",
+        )
+    authority = _authority(actor, Privilege.INSPECTION, aircraft, card.ata, now)
+    signoff = SignOff.objects.create(
+        kind=SignOffKind.INSPECTION,
+        card=card,
+        remark=remark.strip(),
+        signer=actor,
+        authorisation=authority.authorisation,
+        qualification_ref=authority.reference,
+        signed_at=now,
+    )
+    _sign(signoff, kind="inspection", aircraft=aircraft, signer=actor, authority=authority, at=now)
+    _done(card, now)
+    _audit(actor, "inspect_card", signoff, aircraft, after=audit.snapshot(signoff))
+    return signoff
+
+
+def _done_at(card: TaskCard) -> dt.datetime:
+    last = (
+        standing(
+            SignOff.objects.filter(card=card, kind__in=[SignOffKind.CARD, SignOffKind.INSPECTION])
+        )
+        .order_by("-signed_at")
+        .values_list("signed_at", flat=True)
+        .first()
+    )
+    assert last is not None
+    return last
+
+
+@transaction.atomic
+def release_package(
+    *,
+    actor: User,
+    package: WorkPackage,
+    statement: str = "",
+    at: dt.datetime | None = None,
+) -> Release:
+    """The certificate of release to service, signed last: every card done, no defect found
+    in this work left open without a deferral. It records the compliance of every task."""
+    require(actor, Capability.PERFORM_WORK)
+    now = _at(at)
+    package = _locked_package(package)
+    aircraft = package.aircraft
+    if package.status == PackageStatus.RELEASED:
+        prev = Release.objects.select_related("signer").get(package=package)
+        raise Conflict(
+            f"{package} was already released by {prev.signer.get_username()} at "
+            f"{prev.signed_at:%Y-%m-%d %H:%M:%S} UTC",
+            field="package",
+        )
+    if package.status != PackageStatus.COMPLETED:
+        waiting = [str(c.seq) for c in package.cards.exclude(status=CardStatus.DONE)]
+        raise RuleViolation(
+            f"{package} is not completed: card{'s' if len(waiting) > 1 else ''} "
+            f"{', '.join(waiting)} not done (signed, and inspected when critical)",
+            field="cards",
+        )
+    found = Defect.objects.filter(
+        step__card__package=package, status=DefectStatus.OPEN
+    ).values_list("number", flat=True)
+    if found:
+        raise RuleViolation(
+            f"defects found in this work are open and not deferred: {', '.join(found)}",
+            field="defects",
+        )
+    cards = list(package.cards.select_related("task", "part").order_by("seq"))
+    chapters = sorted({chapter_of(c.ata) for c in cards})
+    authority = None
+    for chapter in chapters:
+        authority = _authority(actor, Privilege.RELEASE, aircraft, chapter, now)
+    statement = statement.strip() or (
+        "Certifies that the work specified in this package was carried out in accordance "
+        "with the approved data and that the aircraft is ready for release to service "
+        "in respect of that work."
+    )
+    release = Release.objects.create(
+        package=package,
+        statement=statement,
+        signer=actor,
+        authorisation=authority.authorisation if authority else None,
+        qualification_ref=authority.reference if authority else "",
+        signed_at=now,
+    )
+    compliances = []
+    for card in cards:
+        if card.task_id is None:
+            continue
+        done_at = _done_at(card)
+        compliances.append(
+            mx_services.record_compliance(
+                actor=actor,
+                task=card.task,
+                done_at=done_at,
+                aircraft=None if card.part_id else aircraft,
+                part=card.part,
+                reference=f"{package.number} card {card.seq} (CRS)",
+                qualification_ref=authority.reference if authority else "",
+            )
+        )
+    release.compliances.set(compliances)
+    _sign(release, kind="release", aircraft=aircraft, signer=actor, authority=authority, at=now)
+    WorkPackage.objects.filter(pk=package.pk).update(status=PackageStatus.RELEASED, released_at=now)
+    package.status, package.released_at = PackageStatus.RELEASED, now
+    _audit(actor, "release_package", release, aircraft, after=audit.snapshot(release))
+    return release
+
+
+# --- defects ---------------------------------------------------------------------------
+
+
+def _raise(
+    *,
+    actor: User | None,
+    aircraft: Aircraft,
+    ata: str,
+    description: str,
+    source: str,
+    found_at: dt.datetime,
+    source_ref: str = "",
+    step: TaskStep | None = None,
+) -> Defect:
+    chapter_of(ata)
+    if source not in DefectSource.values:
+        raise RuleViolation(
+            f"source must be one of {', '.join(DefectSource.values)}, not {source!r}",
+            field="source",
+        )
+    description = description.strip()
+    if not description:
+        raise RuleViolation("describe the defect", field="description")
+    now = timezone.now()
+    defect = Defect.objects.create(
+        number=_next_number("DF", now),
+        aircraft=aircraft,
+        ata=ata.strip(),
+        description=description,
+        source=source,
+        source_ref=source_ref,
+        found_at=found_at,
+        raised_by=actor,
+        raised_at=now,
+        step=step,
+    )
+    _audit(actor, "raise_defect", defect, aircraft, after=audit.snapshot(defect))
+    return defect
+
+
+@transaction.atomic
+def raise_defect(
+    *,
+    actor: User | None,
+    aircraft: Aircraft,
+    ata: str,
+    description: str,
+    source: str,
+    found_at: dt.datetime | None = None,
+    source_ref: str = "",
+) -> Defect:
+    """Anyone with access to the aircraft raises a defect (an operator's staff: only on
+    their own aircraft). Open and not deferred, it grounds the aircraft."""
+    require(actor, Capability.RAISE_DEFECT)
+    if actor is not None and actor.operator_id and actor.operator_id != aircraft.operator_id:
+        raise RuleViolation(
+            f"{aircraft.serial} is not an aircraft of your operator", field="aircraft"
+        )
+    return _raise(
+        actor=actor,
+        aircraft=aircraft,
+        ata=ata,
+        description=description,
+        source=source,
+        found_at=_at(found_at, "found_at"),
+        source_ref=source_ref,
+    )
+
+
+def mel_deadline(category: str, found_at: dt.datetime, limit: dt.datetime | None) -> dt.datetime:
+    """Where a deferral runs out. B, C and D: that many calendar days (UTC) after the day
+    of discovery, which does not count, to the end of the last day. A: its own limit."""
+    if category == MelCategory.A:
+        if limit is None:
+            raise RuleViolation(
+                "a category A deferral states its own limit (the MEL item's deadline)",
+                field="deadline",
+            )
+        if limit.tzinfo is None:
+            raise RuleViolation("the deadline needs a time zone", field="deadline")
+        return limit.astimezone(dt.UTC)
+    if category not in MEL_DAYS:
+        raise RuleViolation(
+            f"category must be one of {', '.join(MelCategory.values)}, not {category!r}",
+            field="category",
+        )
+    if limit is not None:
+        raise RuleViolation(
+            f"a category {category} deferral runs {MEL_DAYS[category]} days: give no deadline",
+            field="deadline",
+        )
+    day = found_at.astimezone(dt.UTC).date() + dt.timedelta(days=MEL_DAYS[category] + 1)
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+@transaction.atomic
+def defer_defect(
+    *,
+    actor: User,
+    defect: Defect,
+    category: str,
+    mel_item: str,
+    reason: str,
+    deadline: dt.datetime | None = None,
+    at: dt.datetime | None = None,
+) -> Deferral:
+    """Defer an open defect under an MEL category, signed by certifying staff (the release
+    privilege on the type and the defect's chapter). A deferral of a deferred defect
+    supersedes the one in force (an extension or a correction), with its reason."""
+    require(actor, Capability.PERFORM_WORK)
+    now = _at(at)
+    defect = (
+        Defect.objects.select_for_update()
+        .select_related("aircraft__variant__aircraft_type")
+        .get(pk=defect.pk)
+    )
+    aircraft = defect.aircraft
+    if defect.status == DefectStatus.CLOSED:
+        raise Conflict(f"{defect} is closed", field="defect")
+    if not mel_item.strip():
+        raise RuleViolation("name the MEL item the deferral rests on", field="mel_item")
+    if not reason.strip():
+        raise RuleViolation("say why the defect is deferred", field="reason")
+    limit = mel_deadline(category, defect.found_at, deadline)
+    if limit <= now:
+        raise RuleViolation(
+            f"the deferral would run out at {limit:%Y-%m-%d %H:%M} UTC, which has passed",
+            field="deadline",
+        )
+    authority = _authority(actor, Privilege.RELEASE, aircraft, defect.ata, now)
+    current = defect.deferrals.filter(superseded_by__isnull=True).first()
+    deferral = Deferral.objects.create(
+        defect=defect,
+        category=category,
+        mel_item=mel_item.strip(),
+        deadline=limit,
+        reason=reason.strip(),
+        supersedes=current,
+        signer=actor,
+        authorisation=authority.authorisation,
+        qualification_ref=authority.reference,
+        signed_at=now,
+    )
+    _sign(deferral, kind="deferral", aircraft=aircraft, signer=actor, authority=authority, at=now)
+    Defect.objects.filter(pk=defect.pk).update(status=DefectStatus.DEFERRED, deadline=limit)
+    defect.status, defect.deadline = DefectStatus.DEFERRED, limit
+    _audit(actor, "defer_defect", deferral, aircraft, after=audit.snapshot(deferral))
+    return deferral
+
+
+def _close_defect(card: TaskCard, now: dt.datetime) -> DefectClosure:
+    """The rectification card is done: the defect closes, signed by the card's signer."""
+    defect = Defect.objects.select_for_update().get(pk=card.defect_id)
+    if defect.status == DefectStatus.CLOSED:
+        raise Conflict(f"{defect} is already closed", field="defect")
+    signed = (
+        standing(SignOff.objects.filter(card=card, kind=SignOffKind.CARD))
+        .select_related("signer", "authorisation__qualification")
+        .get()
+    )
+    closure = DefectClosure.objects.create(
+        defect=defect,
+        card=card,
+        action=f"Rectified by card {card}: "
+        + "; ".join(card.steps.values_list("text", flat=True))[:900],
+        signer=signed.signer,
+        authorisation=signed.authorisation,
+        qualification_ref=signed.qualification_ref,
+        signed_at=now,
+    )
+    chain.sign(
+        closure,
+        kind="defect closure",
+        operator_id=card.package.aircraft.operator_id,
+        signer=signed.signer,
+        signer_label=signed.signer.get_username(),
+        qualification_ref=signed.qualification_ref,
+        at=now,
+    )
+    Defect.objects.filter(pk=defect.pk).update(status=DefectStatus.CLOSED, closed_at=now)
+    return closure

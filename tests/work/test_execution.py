@@ -1,0 +1,189 @@
+"""From due items to a released package: cards, steps, measured values, inspection, CRS."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from kanat.core.errors import Conflict, NoAuthority, RuleViolation
+from kanat.fleet.models import Installation
+from kanat.maintenance.models import Compliance
+from kanat.records import chain
+from kanat.work import services as work
+from kanat.work.models import (
+    CardStatus,
+    Defect,
+    DefectSource,
+    DefectStatus,
+    PackageStatus,
+    SignOff,
+    StepKind,
+)
+from tests.work.scenario import hangar
+
+pytestmark = pytest.mark.django_db
+
+
+def _package(h, *keys, part_task=False):
+    items = [work.DueRef(h.tasks[k]) for k in keys]
+    if part_task:
+        items.append(work.DueRef(h.tasks["ENG-LL"], h.engine))
+    return work.create_package(actor=h.planner, aircraft=h.aircraft, title="A-check", items=items)
+
+
+def _sign_all_steps(h, card, signer, *, value=1.0, part=None):
+    for step in card.steps.all():
+        kw = {}
+        if step.kind == StepKind.MEASURE:
+            kw["value"] = value
+        if step.kind == StepKind.REMOVE:
+            kw["removal_reason"] = "scheduled"
+        if step.kind == StepKind.INSTALL:
+            kw["part"] = part
+        work.sign_step(actor=signer, step=step, **kw)
+
+
+def test_due_items_to_released_package_makes_compliance_records():
+    h = hangar()
+    pkg = _package(h, "GVI", "PROP", part_task=True)
+    cards = {c.task_id: c for c in pkg.cards.all()}
+    assert [c.seq for c in pkg.cards.all()] == [1, 2, 3]
+    prop = cards[h.tasks["PROP"].pk]
+    assert prop.critical and prop.tools == ["Torque wrench 5-25 Nm", "Tracking stick"]
+    assert [s.kind for s in prop.steps.all()] == ["action", "measure", "action"]
+    life = cards[h.tasks["ENG-LL"].pk]
+    assert [s.kind for s in life.steps.all()] == ["remove", "install"]
+
+    with pytest.raises(RuleViolation, match="draft"):
+        work.sign_step(actor=h.tech, step=prop.steps.first())
+    work.open_package(actor=h.planner, package=pkg)
+
+    for card in (cards[h.tasks["GVI"].pk], prop):
+        _sign_all_steps(h, card, h.tech)
+        work.sign_card(actor=h.tech, card=card)
+    _sign_all_steps(h, life, h.tech, part=h.spare)
+    work.sign_card(actor=h.tech, card=life)
+    prop.refresh_from_db()
+    assert prop.status == CardStatus.SIGNED  # critical: awaits its inspection
+    pkg.refresh_from_db()
+    assert pkg.status == PackageStatus.IN_WORK
+
+    with pytest.raises(RuleViolation, match="not completed"):
+        work.release_package(actor=h.certifier, package=pkg)
+    work.inspect_card(actor=h.inspector, card=prop)
+    pkg.refresh_from_db()
+    assert pkg.status == PackageStatus.COMPLETED
+
+    release = work.release_package(actor=h.certifier, package=pkg)
+    pkg.refresh_from_db()
+    assert pkg.status == PackageStatus.RELEASED
+    made = Compliance.objects.filter(reference__startswith=pkg.number)
+    assert made.count() == 3
+    assert set(release.compliances.all()) == set(made)
+    assert made.get(task=h.tasks["ENG-LL"]).part == h.engine
+    # the removal moved the configuration and kept its reason; the spare is fitted
+    removed = Installation.objects.get(part=h.engine)
+    assert removed.removal_reason == "scheduled" and removed.reference.startswith(pkg.number)
+    assert Installation.objects.get(part=h.spare, removed_at__isnull=True).aircraft == h.aircraft
+    assert chain.verify() == []
+
+
+def test_out_of_limit_measurement_raises_a_defect_that_blocks_release_until_deferred():
+    h = hangar()
+    pkg = _package(h, "PROP")
+    work.open_package(actor=h.planner, package=pkg)
+    card = pkg.cards.get()
+    _sign_all_steps(h, card, h.tech, value=3.1)
+    signed = SignOff.objects.get(step__kind=StepKind.MEASURE)
+    assert signed.within_limits is False
+    defect = Defect.objects.get(aircraft=h.aircraft)
+    assert defect.source == DefectSource.MEASUREMENT and "3.1 mm" in defect.description
+    assert defect.status == DefectStatus.OPEN
+    work.sign_card(actor=h.tech, card=card)
+    work.inspect_card(actor=h.inspector, card=card)
+    with pytest.raises(RuleViolation, match=defect.number):
+        work.release_package(actor=h.certifier, package=pkg)
+    work.defer_defect(
+        actor=h.certifier, defect=defect, category="C", mel_item="61-10-01", reason="within MEL"
+    )
+    work.release_package(actor=h.certifier, package=pkg)
+
+
+def test_critical_task_needs_an_inspector_who_did_not_do_the_work():
+    h = hangar()
+    pkg = _package(h, "PROP")
+    work.open_package(actor=h.planner, package=pkg)
+    card = pkg.cards.get()
+    _sign_all_steps(h, card, h.inspector)
+    work.sign_card(actor=h.tech, card=card)
+    with pytest.raises(RuleViolation, match="different person"):
+        work.inspect_card(actor=h.inspector, card=card)
+    with pytest.raises(NoAuthority, match="inspection"):
+        work.inspect_card(actor=h.tech2, card=card)  # no inspection privilege
+    work.inspect_card(actor=h.certifier, card=card)
+
+
+def test_expired_qualification_is_refused_with_the_reason():
+    h = hangar(expires_on=dt.date(2025, 6, 30))
+    pkg = _package(h, "GVI")
+    work.open_package(actor=h.planner, package=pkg)
+    step = pkg.cards.get().steps.get()
+    with pytest.raises(NoAuthority, match="expired: valid through 2025-06-30"):
+        work.sign_step(actor=h.tech, step=step)
+    assert not SignOff.objects.exists()
+
+
+def test_a_step_is_signed_once_and_a_correction_names_its_reason():
+    h = hangar()
+    pkg = _package(h, "PROP")
+    work.open_package(actor=h.planner, package=pkg)
+    measure = pkg.cards.get().steps.get(kind=StepKind.MEASURE)
+    first = work.sign_step(actor=h.tech, step=measure, value=1.0)
+    with pytest.raises(Conflict, match="already signed by"):
+        work.sign_step(actor=h.tech2, step=measure, value=1.1)
+    with pytest.raises(RuleViolation, match="reason"):
+        work.sign_step(actor=h.tech, step=measure, value=1.2, corrects=first)
+    fixed = work.sign_step(
+        actor=h.tech, step=measure, value=1.2, corrects=first, correction_reason="misread scale"
+    )
+    assert fixed.corrects == first
+    with pytest.raises(PermissionError):
+        first.delete()
+    assert chain.verify() == []
+
+
+def test_deferral_deadlines_by_category():
+    found = dt.datetime(2026, 3, 10, 17, 30, tzinfo=dt.UTC)
+    assert work.mel_deadline("B", found, None) == dt.datetime(2026, 3, 14, tzinfo=dt.UTC)
+    assert work.mel_deadline("C", found, None) == dt.datetime(2026, 3, 21, tzinfo=dt.UTC)
+    assert work.mel_deadline("D", found, None) == dt.datetime(2026, 7, 9, tzinfo=dt.UTC)
+    own = dt.datetime(2026, 3, 11, 6, tzinfo=dt.UTC)
+    assert work.mel_deadline("A", found, own) == own
+    with pytest.raises(RuleViolation, match="own limit"):
+        work.mel_deadline("A", found, None)
+    with pytest.raises(RuleViolation, match="category must be"):
+        work.mel_deadline("E", found, None)
+
+
+def test_open_and_expired_defects_ground_the_aircraft():
+    from kanat.work.selectors import grounding_defects
+
+    h = hangar()
+    now = timezone.now()
+    d = work.raise_defect(
+        actor=h.tech,
+        aircraft=h.aircraft,
+        ata="32",
+        description="Nose gear shimmy",
+        source="crew",
+        found_at=now - dt.timedelta(days=5),
+    )
+    assert grounding_defects([h.aircraft.pk], now) == {
+        h.aircraft.pk: [f"defect {d.number} open, not deferred"]
+    }
+    work.defer_defect(actor=h.certifier, defect=d, category="C", mel_item="32-1", reason="ok")
+    assert grounding_defects([h.aircraft.pk], now) == {}
+    later = now + dt.timedelta(days=6)
+    assert "deferral expired" in grounding_defects([h.aircraft.pk], later)[h.aircraft.pk][0]
