@@ -590,7 +590,25 @@ def forecast(
         stores = True
     g = gather(as_of=as_of, aircraft=aircraft, parts_in_stores=stores)
     r = run_core(g, horizon=horizon)
-    return present(g, r, horizon=horizon, explain=explain, statuses=statuses, ata=ata, limit=limit)
+    result = present(
+        g, r, horizon=horizon, explain=explain, statuses=statuses, ata=ata, limit=limit
+    )
+    with_defects(result.aircraft_status, as_of)
+    return result
+
+
+def with_defects(statuses: list[AircraftStatus], as_of: dt.datetime) -> None:
+    """Airworthiness with the defects that ground an aircraft (open and not deferred, or
+    past their deferral's deadline) added to the task reasons. The pages and the API's
+    aircraft views show this; ``kanat forecast`` and ``/api/forecast/`` keep bundle.md's
+    v1 output, which leaves defects out (forecast.md, Airworthiness)."""
+    from kanat.work.selectors import grounding_defects
+
+    defects = grounding_defects([s.pk for s in statuses], as_of)
+    for s in statuses:
+        if s.pk in defects:
+            s.status = "grounded"
+            s.reasons = s.reasons + defects[s.pk]
 
 
 def present(

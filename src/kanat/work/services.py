@@ -543,13 +543,13 @@ def sign_step(
     step = TaskStep.objects.select_related("position").get(pk=step.pk)
     step.card = card
     package, aircraft = card.package, card.package.aircraft
+    prev = _previous(SignOffKind.STEP, card, step)
+    if corrects is None and prev is not None:
+        raise _already(prev, f"step {step.seq} of card {card}")
     _working(package)
     if card.status in (CardStatus.SIGNED, CardStatus.DONE):
         raise Conflict(f"card {card} is already signed: its steps are closed", field="step")
-    prev = _previous(SignOffKind.STEP, card, step)
     _corrects(corrects, correction_reason, SignOffKind.STEP, card, step)
-    if corrects is None and prev is not None:
-        raise _already(prev, f"step {step.seq} of card {card}")
     if corrects is not None and step.kind in (StepKind.REMOVE, StepKind.INSTALL):
         raise RuleViolation(
             "a removal or installation is corrected by another step (the configuration moved)",
@@ -651,10 +651,10 @@ def sign_card(
     now = _at(at)
     card = _locked_card(card)
     package, aircraft = card.package, card.package.aircraft
-    _working(package)
     prev = _previous(SignOffKind.CARD, card, None)
     if prev is not None:
         raise _already(prev, f"card {card}")
+    _working(package)
     signed_steps = set(
         standing(SignOff.objects.filter(card=card, kind=SignOffKind.STEP)).values_list(
             "step__seq", flat=True
@@ -701,7 +701,6 @@ def inspect_card(
     now = _at(at)
     card = _locked_card(card)
     package, aircraft = card.package, card.package.aircraft
-    _working(package)
     if not card.critical:
         raise RuleViolation(
             f"card {card} is not a critical task: it needs no inspection", field="card"
@@ -709,6 +708,7 @@ def inspect_card(
     prev = _previous(SignOffKind.INSPECTION, card, None)
     if prev is not None:
         raise _already(prev, f"the inspection of card {card}")
+    _working(package)
     if card.status != CardStatus.SIGNED:
         raise RuleViolation(f"card {card} is not signed yet: inspect it after", field="card")
     if actor.pk in _performers(card):
