@@ -369,6 +369,9 @@ def add_cards(
     """More cards on a package that is not yet completed."""
     require(actor, Capability.PLAN_WORK)
     now = _at(at)
+    # the aircraft first, as create_package does: two planners adding the same task to
+    # two packages of one aircraft take turns, and the second sees the first's card
+    Aircraft.objects.select_for_update().filter(pk=package.aircraft_id).first()
     package = _locked_package(package)
     _editable(package)
     cards = [_task_card(package, ref, now) for ref in items]
@@ -416,13 +419,19 @@ def standing(qs: Any) -> Any:
     return qs.filter(corrected_by__isnull=True)
 
 
-def _working(package: WorkPackage) -> None:
+def _working(package: WorkPackage, at: dt.datetime) -> None:
     if package.status == PackageStatus.DRAFT:
         raise RuleViolation(f"{package} is a draft: open it before signing", field="package")
     if package.status not in WORKING:
         raise Conflict(
             f"{package} is {package.get_status_display().lower()}: nothing more is signed on it",
             field="package",
+        )
+    if package.opened_at is not None and at < package.opened_at:
+        raise RuleViolation(
+            f"{at:%Y-%m-%d %H:%M} UTC is before {package} was opened "
+            f"({package.opened_at:%Y-%m-%d %H:%M} UTC)",
+            field="at",
         )
 
 
@@ -546,7 +555,7 @@ def sign_step(
     prev = _previous(SignOffKind.STEP, card, step)
     if corrects is None and prev is not None:
         raise _already(prev, f"step {step.seq} of card {card}")
-    _working(package)
+    _working(package, now)
     if card.status in (CardStatus.SIGNED, CardStatus.DONE):
         raise Conflict(f"card {card} is already signed: its steps are closed", field="step")
     _corrects(corrects, correction_reason, SignOffKind.STEP, card, step)
@@ -654,7 +663,7 @@ def sign_card(
     prev = _previous(SignOffKind.CARD, card, None)
     if prev is not None:
         raise _already(prev, f"card {card}")
-    _working(package)
+    _working(package, now)
     signed_steps = set(
         standing(SignOff.objects.filter(card=card, kind=SignOffKind.STEP)).values_list(
             "step__seq", flat=True
@@ -708,7 +717,7 @@ def inspect_card(
     prev = _previous(SignOffKind.INSPECTION, card, None)
     if prev is not None:
         raise _already(prev, f"the inspection of card {card}")
-    _working(package)
+    _working(package, now)
     if card.status != CardStatus.SIGNED:
         raise RuleViolation(f"card {card} is not signed yet: inspect it after", field="card")
     if actor.pk in _performers(card):
@@ -773,6 +782,12 @@ def release_package(
             f"{package} is not completed: card{'s' if len(waiting) > 1 else ''} "
             f"{', '.join(waiting)} not done (signed, and inspected when critical)",
             field="cards",
+        )
+    if package.completed_at is not None and now < package.completed_at:
+        raise RuleViolation(
+            f"{now:%Y-%m-%d %H:%M} UTC is before the work was completed "
+            f"({package.completed_at:%Y-%m-%d %H:%M} UTC)",
+            field="at",
         )
     found = Defect.objects.filter(
         step__card__package=package, status=DefectStatus.OPEN
