@@ -16,8 +16,14 @@ from kanat.core.roles import Capability, role_allows
 from kanat.core.tenancy import get_restricted_or_404
 from kanat.flightdata import plots
 from kanat.flightdata.forms import UploadForm
-from kanat.flightdata.models import FlightLog
+from kanat.flightdata.models import Finding, FlightLog
 from kanat.flightdata.services import import_flight_log
+from kanat.work import services as work_services
+from kanat.work.models import Defect, DefectSource
+
+# the ATA chapter a defect raised from a finding starts with (the form lets people change it)
+FINDING_ATA = {"BATTERY_LOW": "24", "OVERCURRENT": "24"}
+FINDING_ATA_DEFAULT = "05-50"  # unscheduled maintenance checks (overspeed, hard landing...)
 
 
 def log_list(request: HttpRequest) -> HttpResponse:
@@ -78,8 +84,20 @@ def upload(request: HttpRequest) -> HttpResponse:
     return render(request, "flightdata/upload.html", {"form": form})
 
 
+def _finding_ref(finding: Finding, log: FlightLog) -> str:
+    return f"flight log finding #{finding.pk} ({finding.code}, {log.name})"
+
+
 def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
     log = get_restricted_or_404(FlightLog.objects.select_related("aircraft"), request.user, pk=pk)
+    findings = list(log.findings.select_related("raised__task", "flight").order_by("t_s"))
+    refs = {_finding_ref(x, log): x for x in findings}
+    raised = Defect.objects.restrict(request.user).filter(source_ref__in=list(refs))
+    for x in findings:
+        x.defect = None
+        x.defect_ata = FINDING_ATA.get(x.code, FINDING_ATA_DEFAULT)
+    for d in raised:
+        refs[d.source_ref].defect = d
     return render(
         request,
         "flightdata/log_detail.html",
@@ -87,7 +105,43 @@ def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "log": log,
             "s": log.summary,
             "flights": log.flights().order_by("takeoff"),
-            "findings": log.findings.select_related("raised__task", "flight").order_by("t_s"),
+            "findings": findings,
             "charts": plots.charts(log),
         },
     )
+
+
+def finding_defect(request: HttpRequest, pk: int) -> HttpResponse:
+    """Raise a defect from a flight-log finding (POST), then back to the log."""
+    if request.method != "POST":
+        return HttpResponse(status=405, headers={"Allow": "POST"})
+    finding = get_restricted_or_404(
+        Finding.objects.select_related("log", "aircraft"), request.user, pk=pk
+    )
+    log = finding.log
+    url = reverse("flightdata:log_detail", args=[log.pk])
+    ref = _finding_ref(finding, log)
+    existing = Defect.objects.filter(source_ref=ref).first()
+    if existing is not None:
+        messages.info(request, f"{existing.number} was already raised from this finding.")
+        return redirect(url)
+    try:
+        defect = work_services.raise_defect(
+            actor=request.user,
+            aircraft=finding.aircraft,
+            ata=request.POST.get("ata") or FINDING_ATA.get(finding.code, FINDING_ATA_DEFAULT),
+            description=request.POST.get("description") or f"{finding.code}: {finding.message}",
+            source=DefectSource.FLIGHT,
+            found_at=finding.at or log.imported_at,
+            source_ref=ref,
+        )
+    except NotAllowed as exc:
+        raise PermissionDenied(str(exc)) from None
+    except RuleViolation as exc:
+        messages.error(request, f"No defect raised: {exc.message}")
+        return redirect(url)
+    messages.success(
+        request,
+        f"{defect.number} raised: it grounds {finding.aircraft} until it is deferred or rectified.",
+    )
+    return redirect(url)
