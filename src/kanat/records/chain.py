@@ -10,8 +10,6 @@ record's table or in the chain, shows in ``verify``.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,26 +18,12 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, Model, OuterRef
 
 from kanat.core.models import Operator, User
+from kanat.records.canonical import ZERO, canonical_json, header_hash, instant, sha256
 from kanat.records.models import ChainHead, ChainLink
 
-ZERO = "0" * 64
+__all__ = ["ZERO", "canonical_json", "sha256", "instant", "sign", "verify", "verify_chain"]
+
 BATCH = 2000
-
-
-def canonical_json(value: Any) -> bytes:
-    """Sorted keys, no spaces, UTF-8: the same bytes for the same content everywhere."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def sha256(value: Any) -> str:
-    return hashlib.sha256(canonical_json(value)).hexdigest()
-
-
-def instant(value: dt.datetime | None) -> str | None:
-    """A UTC instant as text, to the microsecond."""
-    if value is None:
-        return None
-    return value.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -82,6 +66,8 @@ def _row_content(row: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in row._meta.concrete_fields:
         value = getattr(row, f.attname)
+        if value is not None and not f.is_relation:
+            value = f.to_python(value)  # as read back: 90 given is 90.0 stored
         if isinstance(value, dt.datetime):
             value = instant(value)
         elif isinstance(value, dt.date):
@@ -122,21 +108,25 @@ def chain_name(operator_id: int | None) -> str:
     return str(Operator.objects.values_list("code", flat=True).get(pk=operator_id))
 
 
+def link_header(link: ChainLink) -> dict[str, Any]:
+    """The link as text: the fields its hash covers (``canonical.HASHED``) and the hash."""
+    return {
+        "chain": link.chain,
+        "seq": link.seq,
+        "kind": link.kind,
+        "subject": f"{link.subject_model}:{link.subject_id}",
+        "content_sha256": link.content_sha256,
+        "signer": link.signer_id,
+        "signer_label": link.signer_label,
+        "qualification_ref": link.qualification_ref,
+        "signed_at": instant(link.signed_at),
+        "prev_hash": link.prev_hash,
+        "hash": link.hash,
+    }
+
+
 def link_hash(link: ChainLink) -> str:
-    return sha256(
-        {
-            "chain": link.chain,
-            "seq": link.seq,
-            "kind": link.kind,
-            "subject": f"{link.subject_model}:{link.subject_id}",
-            "content_sha256": link.content_sha256,
-            "signer": link.signer_id,
-            "signer_label": link.signer_label,
-            "qualification_ref": link.qualification_ref,
-            "signed_at": instant(link.signed_at),
-            "prev_hash": link.prev_hash,
-        }
-    )
+    return header_hash(link_header(link))
 
 
 def _locked_head(chain: str, operator_id: int | None) -> ChainHead:
