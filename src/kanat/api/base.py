@@ -8,7 +8,7 @@ from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from kanat.core.errors import Conflict, NotAllowed, RuleViolation
+from kanat.core.errors import Conflict, NoAuthority, NotAllowed, RuleViolation
 
 
 class RestrictedViewSetMixin:
@@ -35,6 +35,14 @@ class RestrictedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Service errors as clear responses: a broken rule is 400 naming the field, a change
+    someone made first 409, a signature the signer's authority does not cover 403 with
+    every reason (``detail``), a role that may not act 403."""
+    if isinstance(exc, NoAuthority):
+        body = {"detail": exc.message}
+        if exc.field:
+            body["field"] = exc.field
+        return Response(body, status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, Conflict):
         body = {"detail": exc.message}
         if exc.field:

@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from kanat.api import flightlogs, forecast, people, views
+from kanat.api import flightlogs, forecast, people, views, work
 
 router = DefaultRouter()
 router.register("operators", views.OperatorViewSet, basename="operator")
@@ -16,6 +16,11 @@ router.register("flights", views.FlightViewSet, basename="flight")
 router.register("flight-logs", flightlogs.FlightLogViewSet, basename="flightlog")
 router.register("qualifications", people.QualificationViewSet, basename="qualification")
 router.register("authorisations", people.AuthorisationViewSet, basename="authorisation")
+router.register("work-packages", work.WorkPackageViewSet, basename="workpackage")
+router.register("task-cards", work.TaskCardViewSet, basename="taskcard")
+router.register("task-steps", work.TaskStepViewSet, basename="taskstep")
+router.register("defects", work.DefectViewSet, basename="defect")
+router.register("sign-offs", work.SignOffViewSet, basename="signoff")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
