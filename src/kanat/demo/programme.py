@@ -183,7 +183,151 @@ TASKS: list[tuple[Any, ...]] = [
         {"DY": 10},
         "last_done",
     ),
+    # added with the task cards (kanat.demo.work); its history draws from its own random
+    # stream so the items above keep theirs
+    (
+        "61-10-02",
+        "Propeller blade track and retention inspection",
+        "61",
+        "repeat",
+        "KN-61100",
+        None,
+        {"FH": 150},
+        {"FH": 10},
+        "last_done",
+    ),
 ]
+#: tasks whose compliance history uses a separate random stream (added after the others)
+LATER_TASKS = {"61-10-02"}
+
+AMM = "AMM {} (invented demo reference)"
+
+#: written task cards (critical flag and instructions) of some tasks: steps, measured limits,
+#: tools, parts and references are all invented for the demo
+CARDS: dict[str, tuple[bool, dict[str, Any]]] = {
+    "61-10-02": (
+        True,
+        {
+            "steps": [
+                {"text": "Remove the spinner", "reference": AMM.format("61-10-00 p. 401")},
+                {
+                    "text": "Inspect each blade for nicks, erosion and cracks; dress within "
+                    "blend limits",
+                    "reference": AMM.format("61-10-00 p. 601"),
+                },
+                {
+                    "kind": "measure",
+                    "text": "Measure blade track at the tip with the tracking stick",
+                    "measure": {"name": "blade track", "unit": "mm", "min": 0, "max": 2.0},
+                    "reference": AMM.format("61-10-00 p. 602"),
+                },
+                {
+                    "kind": "measure",
+                    "text": "Check blade retention bolt torque",
+                    "measure": {
+                        "name": "retention bolt torque",
+                        "unit": "Nm",
+                        "min": 18,
+                        "max": 22,
+                    },
+                },
+                {"text": "Refit the spinner and lock-wire the screws"},
+            ],
+            "tools": ["Propeller tracking stick", "Torque wrench 5-25 Nm", "Lock-wire pliers"],
+            "parts": [{"pn": "MS20995C32", "qty": 1}],
+            "references": [AMM.format("61-10-00")],
+        },
+    ),
+    "72-10-02": (
+        False,
+        {
+            "steps": [
+                {"text": "Remove the injectors of cylinders 1 to 4 for borescope access"},
+                {
+                    "text": "Borescope each cylinder: walls, piston crown, valves",
+                    "reference": AMM.format("72-10-00 p. 601"),
+                },
+                {
+                    "kind": "measure",
+                    "text": "Measure the deepest cylinder wall scoring",
+                    "measure": {"name": "cylinder wall scoring", "unit": "mm", "max": 0.05},
+                },
+                {"text": "Refit the injectors with new seals; torque to the AMM value"},
+            ],
+            "tools": ["Video borescope 6 mm", "Torque wrench 20-100 Nm"],
+            "parts": [{"pn": "KN-72100-INJ-SEAL", "qty": 4}],
+            "references": [AMM.format("72-10-00")],
+        },
+    ),
+    "72-00-01": (
+        True,
+        {
+            "steps": [
+                {"text": "Disconnect fuel, oil, electrical and control connections"},
+                {
+                    "kind": "remove",
+                    "text": "Remove the engine at its hard-time limit",
+                    "position": "ENG",
+                    "reference": AMM.format("72-00-00 p. 401"),
+                },
+                {
+                    "kind": "install",
+                    "text": "Install a serviceable engine; torque the mount bolts",
+                    "position": "ENG",
+                    "reference": AMM.format("72-00-00 p. 402"),
+                },
+                {"text": "Reconnect fuel, oil, electrical and control connections"},
+                {
+                    "kind": "measure",
+                    "text": "Ground run: record the maximum static RPM",
+                    "measure": {
+                        "name": "maximum static RPM",
+                        "unit": "rpm",
+                        "min": 4800,
+                        "max": 5200,
+                    },
+                },
+                {"text": "Leak check after the ground run"},
+            ],
+            "tools": ["Engine sling KN-T-7201", "Hoist 500 kg", "Torque wrench 20-100 Nm"],
+            "parts": [{"pn": "KN-72100", "qty": 1}, {"pn": "KN-72100-MOUNT-BOLT", "qty": 4}],
+            "references": [AMM.format("72-00-00")],
+        },
+    ),
+    "32-10-01": (
+        False,
+        {
+            "steps": [
+                {"text": "Jack the aircraft; inspect the gear legs, fittings and tyres"},
+                {
+                    "kind": "measure",
+                    "text": "Measure the static shock strut extension",
+                    "measure": {"name": "strut extension", "unit": "mm", "min": 85, "max": 95},
+                    "reference": AMM.format("32-10-00 p. 601"),
+                },
+                {"text": "Lubricate the gear pivots; lower the aircraft"},
+            ],
+            "tools": ["Tripod jacks (2)", "Grease gun"],
+            "references": [AMM.format("32-10-00")],
+        },
+    ),
+    "79-10-01": (
+        False,
+        {
+            "steps": [
+                {"text": "Drain the engine oil; remove the oil filter"},
+                {
+                    "kind": "measure",
+                    "text": "Cut the filter open: count metal particles over 1 mm",
+                    "measure": {"name": "metal particles over 1 mm", "unit": "", "max": 0},
+                },
+                {"text": "Fit a new filter; refill with approved oil; ground run and check"},
+            ],
+            "parts": [{"pn": "KN-79100-FLT", "qty": 1}],
+            "references": [AMM.format("79-10-00")],
+        },
+    ),
+}
 
 NOTE = "Invented demo interval: not from the type's maintenance manual."
 
@@ -193,6 +337,7 @@ def load(fleet: DemoFleet, *, rng: random.Random, log: Any) -> None:
     pns = {p.pn: p for p in PartNumber.objects.all()}
     tasks: dict[str, Task] = {}
     for code, title, ata, kind, applies, th, iv, tol, sched in TASKS:
+        critical, instructions = CARDS.get(code, (False, None))
         rev, _ = services.define_task(
             actor=None,
             code=code,
@@ -207,12 +352,17 @@ def load(fleet: DemoFleet, *, rng: random.Random, log: Any) -> None:
             schedule_from=sched,
             reason=NOTE,
             invented=True,
+            critical=critical,
+            instructions=instructions,
         )
         tasks[code] = rev.task
     now = fleet.now
     assert now is not None
     timeline = _timelines()
     made = 0
+    # a stream of its own for the tasks added later, seeded from (not drawn from) the main
+    # one: the older items keep the history they had before
+    later = random.Random(hash(rng.getstate()))
     for aircraft in fleet.aircraft:
         if aircraft.variant.aircraft_type.kind != AssetKind.AIRCRAFT:
             continue
@@ -230,7 +380,7 @@ def load(fleet: DemoFleet, *, rng: random.Random, log: Any) -> None:
                 tol,
                 timeline[aircraft.pk],
                 now,
-                rng,
+                later if code in LATER_TASKS else rng,
                 target=_target(aircraft, code),
                 opening=(aircraft.opening_fh, aircraft.opening_fc),
             )
@@ -249,7 +399,7 @@ def load(fleet: DemoFleet, *, rng: random.Random, log: Any) -> None:
                 tol,
                 timeline.get(inst.aircraft_id, []),
                 now,
-                rng,
+                later if code in LATER_TASKS else rng,
                 target=_target(inst.aircraft, code),
                 opening=(inst.part.opening_fh, inst.part.opening_fc),
             )
@@ -264,7 +414,8 @@ def load(fleet: DemoFleet, *, rng: random.Random, log: Any) -> None:
                     actor=None,
                     task=tasks[code],
                     part=part,
-                    done_at=now - dt.timedelta(days=rng.randint(10, 40)),
+                    done_at=now
+                    - dt.timedelta(days=(later if code in LATER_TASKS else rng).randint(10, 40)),
                     reference="demo: stores preservation check (invented)",
                     performed_by_label="demo storekeeper",
                 )

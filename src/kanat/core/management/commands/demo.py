@@ -13,15 +13,17 @@ from kanat.core import services as core_services
 from kanat.core.models import Hub, Operator, User
 from kanat.demo import fleet as demo_fleet
 from kanat.demo import programme as demo_programme
+from kanat.demo import work as demo_work
 from kanat.fleet.models import Aircraft, Part
 
 
 class Command(BaseCommand):
     help = (
         "Load the demo hub (ANKA family and a mixed fleet, three operators, a year of "
-        "flights, demo users hub / operator-kz / operator-b with password 'demo') into an "
-        "empty database. Running it again on a demo database changes nothing; it refuses "
-        "a database that holds other data."
+        "flights, a maintenance programme, certifying staff, work packages in every state "
+        "and defects; demo users hub / planner / technician / inspector / operator-kz / "
+        "operator-b with password 'demo') into an empty database. Running it again on a demo "
+        "database changes nothing; it refuses a database that holds other data."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -56,8 +58,13 @@ class Command(BaseCommand):
             fleet = demo_fleet.load(now=now, rng=rng, log=self.stdout.write)
             demo_programme.load(fleet, rng=rng, log=self.stdout.write)
             demo_fleet.demo_users(fleet.operators)
+            assert fleet.go_live is not None
+            staff = demo_work.load_people(now=now, go_live=fleet.go_live, log=self.stdout.write)
+            demo_work.load_work(fleet, staff, log=self.stdout.write)
+            demo_work.withdraw(staff)
         self.stdout.write(
             self.style.SUCCESS(
-                "Demo loaded. Log in as hub, operator-kz or operator-b with the password 'demo'."
+                "Demo loaded. Log in as hub, planner, technician, inspector, operator-kz or "
+                "operator-b with the password 'demo'."
             )
         )
