@@ -15,9 +15,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from kanat.core.models import AuditEvent, Operator, User
 from kanat.fleet import services
 from kanat.fleet.models import Aircraft, Flight, Installation, Part
-from kanat.flightdata.models import FlightLog
+from kanat.flightdata.models import Finding, FlightLog
 from kanat.flightdata.services import import_flight_log
+from kanat.maintenance import services as mx
 from kanat.people.models import Authorisation, Qualification
+from kanat.work import services as work
+from kanat.work.models import Defect, SignOff, TaskCard, TaskStep, WorkPackage
 from tests import factories as f
 from tests.factories import utc
 
@@ -41,7 +44,29 @@ OBJECT_ROUTES: dict[str, type] = {
     "flightdata:log_detail": FlightLog,
     "qualification-detail": Qualification,
     "authorisation-detail": Authorisation,
+    "flightdata:finding_defect": Finding,
+    "work:package_detail": WorkPackage,
+    "work:card_detail": TaskCard,
+    "work:card_pdf": TaskCard,
+    "work:defect_detail": Defect,
+    "workpackage-detail": WorkPackage,
+    "workpackage-open": WorkPackage,
+    "workpackage-add-cards": WorkPackage,
+    "workpackage-release": WorkPackage,
+    "taskcard-detail": TaskCard,
+    "taskcard-sign": TaskCard,
+    "taskcard-inspect": TaskCard,
+    "taskstep-detail": TaskStep,
+    "taskstep-sign": TaskStep,
+    "defect-detail": Defect,
+    "defect-defer": Defect,
+    "signoff-detail": SignOff,
 }
+# object routes that take only POST (the walk posts to them)
+POST_ONLY = ("-remove", "-open", "-add-cards", "-release", "-sign", "-inspect", "-defer")
+POST_ONLY_PAGES = {"flightdata:finding_defect"}
+# pages whose forms post back to them: the walk posts there too
+POSTED_PAGES = {"work:package_detail", "work:card_detail", "work:defect_detail"}
 # Routes without an operator's object id: requested, and must not show the other
 # operator's data. {route name: why}
 NO_OBJECT_ROUTES: dict[str, str] = {
@@ -67,6 +92,14 @@ NO_OBJECT_ROUTES: dict[str, str] = {
     "qualification-list": "list, restricted (the caller's staff)",
     "people:people": "list, restricted (the caller's staff)",
     "authorisation-list": "list, restricted (the caller's staff)",
+    "work:board": "list, restricted",
+    "work:defect_list": "list, restricted; the raise form offers the caller's aircraft",
+    "work:package_create": "POST only; the aircraft it names is looked up restricted",
+    "workpackage-list": "list, restricted",
+    "taskcard-list": "list, restricted",
+    "taskstep-list": "list, restricted",
+    "defect-list": "list, restricted",
+    "signoff-list": "list, restricted",
 }
 # Reference data shared by every operator (no tenant): visible to all signed-in users.
 SHARED_ROUTES = {
@@ -109,6 +142,39 @@ def world(tmp_path):
     holder = f.user(operator=alpha, username=f"{SECRET}-holder")
     qual = f.qualification(holder, [v.aircraft_type], reference=f"{SECRET}-LIC")
     auth = f.authorisation(holder, qual, ["task"], number=f"{SECRET}-CA")
+    finding = Finding.objects.create(
+        operator=alpha,
+        log=log,
+        aircraft=a,
+        code="HARD_LANDING",
+        message=f"{SECRET} bump",
+        t_s=1.0,
+        series="accel",
+        sample=1,
+        value=30.0,
+        limit=25.0,
+    )
+    gvi = mx.define_task(
+        actor=None,
+        code="WALK-GVI",
+        title="GVI",
+        ata="05-20",
+        kind="repeat",
+        variants=[v],
+        interval={"DY": 30},
+    )[0].task
+    defect = work.raise_defect(
+        actor=None, aircraft=a, ata="32", description=f"{SECRET} shimmy", source="crew"
+    )
+    pkg = work.create_package(
+        actor=None, aircraft=a, title=f"{SECRET}-WP", items=[work.DueRef(gvi)]
+    )
+    work.open_package(actor=None, package=pkg)
+    tech = f.user(role="technician")
+    f.authorisation(tech, f.qualification(tech, [v.aircraft_type]), ["task"])
+    card = pkg.cards.get()
+    step = card.steps.get()
+    signoff = work.sign_step(actor=tech, step=step, remark=SECRET)
     return {
         "alpha": alpha,
         "objects": {
@@ -120,6 +186,12 @@ def world(tmp_path):
             FlightLog: log,
             Qualification: qual,
             Authorisation: auth,
+            Finding: finding,
+            WorkPackage: pkg,
+            TaskCard: card,
+            TaskStep: step,
+            Defect: defect,
+            SignOff: signoff,
         },
         "beta_user": f.user(operator=beta, username="beta-fm", password="beta-pass-123"),
     }
@@ -163,10 +235,14 @@ def test_every_route_is_covered_and_scoped(world):
             obj = world["objects"][OBJECT_ROUTES[key]]
             values |= {k: obj.pk for k in kwargs if k != "format"}
             url = reverse(name, kwargs=values)
-            method = "post" if key.endswith("-remove") else "get"
-            response = getattr(client, method)(url)
-            if response.status_code not in (403, 404):
-                problems.append(f"{name} {url}: {response.status_code}, expected 404/403")
+            posts = key.endswith(POST_ONLY) or key in POST_ONLY_PAGES
+            methods = ["post"] if posts else ["get", "post"] if key in POSTED_PAGES else ["get"]
+            for method in methods:
+                response = getattr(client, method)(url, {"action": "open"})
+                if response.status_code not in (403, 404):
+                    problems.append(
+                        f"{method.upper()} {name} {url}: {response.status_code}, expected 404/403"
+                    )
         elif key in NO_OBJECT_ROUTES:
             url = reverse(name, kwargs=values)
             response = client.get(url)
@@ -206,7 +282,12 @@ def test_the_owner_reaches_every_object_route(world):
     token = base64.b64encode(b"alpha-fm:alpha-pass-123").decode()
     api = Client(HTTP_AUTHORIZATION=f"Basic {token}")
     for name, text, kwargs in walk():
-        if name not in OBJECT_ROUTES or name.endswith("-remove") or "format" in kwargs:
+        if (
+            name not in OBJECT_ROUTES
+            or name.endswith(POST_ONLY)
+            or name in POST_ONLY_PAGES
+            or "format" in kwargs
+        ):
             continue
         obj = world["objects"][OBJECT_ROUTES[name]]
         url = reverse(name, kwargs={k: obj.pk for k in kwargs})

@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("kanat.api.urls")),
     path("", include("kanat.maintenance.urls")),
+    path("", include("kanat.work.urls")),
     path("", include("kanat.flightdata.urls")),
     path("", include("kanat.people.urls")),
     path("", include("kanat.fleet.urls")),

@@ -123,3 +123,15 @@ def test_postgresql_refuses_updates_and_deletes_of_work_records(released):
             ):
                 cur.execute(sql)
     assert chain.verify() == []
+
+
+def test_a_whole_number_measurement_verifies_as_stored():
+    h = hangar()
+    pkg = work.create_package(
+        actor=h.planner, aircraft=h.aircraft, title="Check", items=[work.DueRef(h.tasks["PROP"])]
+    )
+    work.open_package(actor=h.planner, package=pkg)
+    step = pkg.cards.get().steps.get(kind="measure")
+    work.sign_step(actor=h.tech, step=step, value=2)
+    assert SignOff.objects.get(step=step).value == 2.0
+    assert chain.verify() == []

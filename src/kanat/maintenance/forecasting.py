@@ -576,6 +576,7 @@ def forecast(
     statuses: set[str] | None = None,
     ata: str | None = None,
     limit: int | None = None,
+    defects: bool = True,
 ) -> Forecast:
     """The forecast as of ``as_of`` for ``aircraft`` (default: every aircraft the user
     may see) with the parts fitted to them, and, unless ``stores`` is False, the parts
@@ -583,7 +584,8 @@ def forecast(
 
     ``statuses``, ``ata`` (a chapter, or a chapter-section prefix) and ``limit`` choose
     the rows presented (on the arrays, before any row object is made); counts per status
-    and airworthiness always cover everything."""
+    and airworthiness always cover everything. ``defects``: airworthiness counts the
+    grounding defects too (False: bundle.md's v1 output, tasks only)."""
     if aircraft is None and user is not None and getattr(user, "operator_id", None):
         aircraft = Aircraft.objects.restrict(user)
     if stores is None:
@@ -593,7 +595,8 @@ def forecast(
     result = present(
         g, r, horizon=horizon, explain=explain, statuses=statuses, ata=ata, limit=limit
     )
-    with_defects(result.aircraft_status, as_of)
+    if defects:
+        with_defects(result.aircraft_status, as_of)
     return result
 
 

@@ -571,6 +571,9 @@ def sign_step(
             raise RuleViolation(
                 f"step {step.seq}: enter the measured {step.measure_name}", field="value"
             )
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise RuleViolation(f"step {step.seq}: {value!r} is not a number", field="value")
+        value = float(value)
         lo, hi = step.measure_min, step.measure_max
         within = (lo is None or value >= lo) and (hi is None or value <= hi)
     elif value is not None:

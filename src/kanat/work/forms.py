@@ -1,0 +1,102 @@
+"""Forms of the work pages. They only read input: every change goes through
+``kanat.work.services``, whose errors the views put back on these forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from kanat.core.errors import RuleViolation
+from kanat.fleet.models import Aircraft, Part
+from kanat.work.models import DefectSource, MelCategory
+from kanat.work.services import CARD_REMOVAL_REASONS
+
+DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class ServiceErrorMixin:
+    """Put a service's ``RuleViolation`` on the form: on its field when the form has one,
+    else on the form as a whole."""
+
+    def add_service_error(self, exc: RuleViolation) -> None:
+        field = exc.field if exc.field in self.fields else None  # type: ignore[attr-defined]
+        self.add_error(field, exc.message)  # type: ignore[attr-defined]
+
+
+class PackageForm(ServiceErrorMixin, forms.Form):
+    title = forms.CharField(max_length=200, required=False)  # the service says why
+    planned_start = forms.DateField(required=False, widget=DATE_WIDGET)
+    planned_end = forms.DateField(required=False, widget=DATE_WIDGET)
+
+
+class ReleaseForm(ServiceErrorMixin, forms.Form):
+    statement = forms.CharField(
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Leave empty for the standard certificate of release to service.",
+    )
+
+
+class StepSignForm(ServiceErrorMixin, forms.Form):
+    """One step's signature: the measured value, the removal reason, the installed part,
+    as the step's kind needs."""
+
+    value = forms.FloatField(required=False, widget=forms.NumberInput(attrs={"step": "any"}))
+    removal_reason = forms.ChoiceField(
+        required=False,
+        choices=[("", "— why does it come off? —")]
+        + [(r.value, r.label) for r in CARD_REMOVAL_REASONS],
+    )
+    part = forms.ModelChoiceField(required=False, queryset=Part.objects.none())
+    remark = forms.CharField(required=False, max_length=1000)
+
+    def __init__(self, *args: Any, parts: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["part"]
+        assert isinstance(field, forms.ModelChoiceField)
+        if parts is not None:
+            field.queryset = parts
+
+
+class CorrectionForm(ServiceErrorMixin, forms.Form):
+    """A correction of a step's sign-off: a new sign-off naming it, with the reason."""
+
+    value = forms.FloatField(required=False, widget=forms.NumberInput(attrs={"step": "any"}))
+    remark = forms.CharField(required=False, max_length=1000)
+    correction_reason = forms.CharField(max_length=500, label="Reason for the correction")
+
+
+class CardSignForm(ServiceErrorMixin, forms.Form):
+    remark = forms.CharField(required=False, max_length=1000)
+
+
+class DefectForm(ServiceErrorMixin, forms.Form):
+    aircraft = forms.ModelChoiceField(queryset=Aircraft.objects.none())
+    ata = forms.CharField(label="ATA", max_length=8, help_text="chapter, e.g. 32 or 32-11")
+    description = forms.CharField(max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
+    source = forms.ChoiceField(choices=DefectSource.choices, initial=DefectSource.INSPECTION)
+    source_ref = forms.CharField(label="Source reference", required=False, max_length=200)
+    found_at = forms.DateTimeField(
+        label="Found at (UTC)", required=False, widget=DATETIME_WIDGET, help_text="empty: now"
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["aircraft"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Aircraft.objects.restrict(user).order_by("serial")
+
+
+class DeferForm(ServiceErrorMixin, forms.Form):
+    category = forms.ChoiceField(label="MEL category", choices=MelCategory.choices)
+    mel_item = forms.CharField(label="MEL item", max_length=40)
+    reason = forms.CharField(max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
+    deadline = forms.DateTimeField(
+        label="Deadline (UTC)",
+        required=False,
+        widget=DATETIME_WIDGET,
+        help_text="category A only: the MEL item's own limit",
+    )
