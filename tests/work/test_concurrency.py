@@ -42,6 +42,7 @@ def race(*calls: Callable[[], Any]) -> list[str]:
         t.start()
     for t in threads:
         t.join()
+    assert len(outcomes) == len(calls), f"a thread failed otherwise: {outcomes}"
     return outcomes
 
 

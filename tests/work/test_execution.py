@@ -184,6 +184,53 @@ def test_open_and_expired_defects_ground_the_aircraft():
         h.aircraft.pk: [f"defect {d.number} open, not deferred"]
     }
     work.defer_defect(actor=h.certifier, defect=d, category="C", mel_item="32-1", reason="ok")
-    assert grounding_defects([h.aircraft.pk], now) == {}
+    deferred = timezone.now()
+    assert grounding_defects([h.aircraft.pk], deferred) == {}
+    # as of an instant before the deferral was signed, it was not deferred yet
+    assert grounding_defects([h.aircraft.pk], now) == {
+        h.aircraft.pk: [f"defect {d.number} open, not deferred"]
+    }
     later = now + dt.timedelta(days=6)
     assert "deferral expired" in grounding_defects([h.aircraft.pk], later)[h.aircraft.pk][0]
+    with pytest.raises(RuleViolation, match="keeps the category"):
+        work.defer_defect(actor=h.certifier, defect=d, category="D", mel_item="32-1", reason="x")
+
+
+def test_whoever_signed_a_corrected_step_may_not_inspect_the_card():
+    h = hangar()
+    pkg = _package(h, "PROP")
+    work.open_package(actor=h.planner, package=pkg)
+    card = pkg.cards.get()
+    for step in card.steps.all():
+        kw = {"value": 1.0} if step.kind == StepKind.MEASURE else {}
+        first = work.sign_step(actor=h.inspector, step=step, **kw)
+        work.sign_step(actor=h.tech, step=step, corrects=first, correction_reason="typo", **kw)
+    work.sign_card(actor=h.tech, card=card)
+    with pytest.raises(RuleViolation, match="different person"):
+        work.inspect_card(actor=h.inspector, card=card)
+    work.inspect_card(actor=h.certifier, card=card)
+
+
+def test_signatures_outside_the_authorised_chapters_are_refused_with_the_reason():
+    from kanat.core.roles import Role
+    from tests import factories as f
+
+    h = hangar()
+    limited = f.user(role=Role.INSPECTOR)
+    q = f.qualification(limited, [h.aircraft.variant.aircraft_type])
+    f.authorisation(limited, q, ["task", "release"], ata_chapters=["05"])
+    pkg = _package(h, "GVI", "PROP")  # chapters 05 and 61
+    work.open_package(actor=h.planner, package=pkg)
+    gvi, prop = pkg.cards.order_by("seq")
+    with pytest.raises(NoAuthority, match="covers ATA chapters 05, not 61"):
+        work.sign_step(actor=limited, step=prop.steps.first())
+    _sign_all_steps(h, gvi, limited)
+    work.sign_card(actor=limited, card=gvi)
+    _sign_all_steps(h, prop, h.tech)
+    work.sign_card(actor=h.tech, card=prop)
+    work.inspect_card(actor=h.inspector, card=prop)
+    # the release covers every chapter of the package: 05 alone is not enough
+    with pytest.raises(NoAuthority, match="not 61"):
+        work.release_package(actor=limited, package=pkg)
+    release = work.release_package(actor=h.certifier, package=pkg)
+    assert release.qualification_ref.startswith(release.authorisation.number)

@@ -547,6 +547,11 @@ def test_defect_page_defers_with_category_a_needing_its_deadline_and_shows_histo
     defect.refresh_from_db()
     assert defect.status == DefectStatus.DEFERRED
     r = c.post(url, {"category": "C", "mel_item": "33-40-1", "reason": "extension"})
+    assert r.status_code == 400 and "keeps the category" in r.content.decode()
+    later = (timezone.now() + dt.timedelta(days=8)).strftime("%Y-%m-%dT%H:%M")
+    r = c.post(
+        url, {"category": "A", "mel_item": "33-40-1", "reason": "extension", "deadline": later}
+    )
     assert r.status_code == 302
     html = c.get(url).content.decode()
     assert "day flights only" in html and "extension" in html and "superseded" in html
@@ -613,3 +618,27 @@ def test_anonymous_users_are_sent_to_login():
     pkg = _package(h, "GVI")
     r = Client().get(reverse("work:package_detail", args=[pkg.pk]))
     assert r.status_code == 302 and "/login/" in r["Location"]
+
+
+def test_the_board_shows_packages_released_in_the_last_30_days_only():
+    h = hangar()
+    now = timezone.now()
+    numbers = {}
+    for days in (40, 3):
+        t = now - dt.timedelta(days=days)
+        pkg = work.create_package(
+            actor=h.planner,
+            aircraft=h.aircraft,
+            title=f"{days} days ago",
+            items=[work.DueRef(h.tasks["GVI"])],
+            at=t,
+        )
+        work.open_package(actor=h.planner, package=pkg, at=t)
+        card = pkg.cards.get()
+        work.sign_step(actor=h.tech, step=card.steps.get(), at=t + dt.timedelta(hours=1))
+        work.sign_card(actor=h.tech, card=card, at=t + dt.timedelta(hours=1))
+        work.release_package(actor=h.certifier, package=pkg, at=t + dt.timedelta(hours=2))
+        numbers[days] = pkg.number
+    html = client_for(h.planner).get(reverse("work:board")).content.decode()
+    released = html.split('id="column-released"')[1]
+    assert numbers[3] in released and numbers[40] not in html

@@ -114,8 +114,10 @@ def test_the_app_refuses_to_change_work_records(released):
 
 @pytest.mark.postgres
 def test_postgresql_refuses_updates_and_deletes_of_work_records(released):
-    for table in ("work_signoff", "work_release", "work_deferral", "work_defectclosure"):
-        for sql in (f"UPDATE {table} SET signed_at = signed_at", f"DELETE FROM {table}"):
+    tables = ("work_signoff", "work_release", "work_deferral", "work_defectclosure")
+    for table in (*tables, "work_release_compliances"):
+        column = "id" if table.endswith("compliances") else "signed_at"
+        for sql in (f"UPDATE {table} SET {column} = {column}", f"DELETE FROM {table}"):
             with (
                 pytest.raises(DatabaseError, match="append-only"),
                 transaction.atomic(),
@@ -135,3 +137,33 @@ def test_a_whole_number_measurement_verifies_as_stored():
     work.sign_step(actor=h.tech, step=step, value=2)
     assert SignOff.objects.get(step=step).value == 2.0
     assert chain.verify() == []
+
+
+def test_bulk_updates_and_deletes_of_signed_records_are_refused(released):
+    for model in (SignOff, Release, Deferral, DefectClosure, ChainLink):
+        with pytest.raises(PermissionError, match="append-only"):
+            model.objects.filter(pk=model.objects.first().pk).update(signed_at=timezone.now())
+        with pytest.raises(PermissionError, match="append-only"):
+            model.objects.all().delete()
+    assert chain.verify() == []
+
+
+def test_a_negative_zero_measurement_verifies_as_stored():
+    h = hangar()
+    pkg = work.create_package(
+        actor=h.planner, aircraft=h.aircraft, title="Check", items=[work.DueRef(h.tasks["PROP"])]
+    )
+    work.open_package(actor=h.planner, package=pkg)
+    step = pkg.cards.get().steps.get(kind="measure")
+    work.sign_step(actor=h.tech, step=step, value=-0.0)
+    assert chain.verify() == []
+
+
+def test_what_was_signed_covers_the_step_and_card_as_the_signer_saw_them(released):
+    """Raising a step's limit after the fact (to make a value look within limits) or changing
+    the card's task shows as an altered signature."""
+    h, pkg = released
+    step = SignOff.objects.filter(value__isnull=False).first().step
+    tamper("UPDATE work_taskstep SET measure_max = 5 WHERE id = %s", (step.pk,))
+    code, text = verify_output()
+    assert code == 1 and "work.signoff" in text and "altered" in text

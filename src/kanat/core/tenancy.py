@@ -30,6 +30,22 @@ class TenantQuerySet(models.QuerySet):
 TenantManager = models.Manager.from_queryset(TenantQuerySet)
 
 
+class AppendOnlyQuerySet(TenantQuerySet):
+    """Rows written once: bulk updates and deletes are refused like single ones
+    (``kanat.core.models.AppendOnly``); a correction is a new row."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(f"{self.model._meta.label} rows are append-only: record a correction")
+
+    update = _refuse
+    delete = _refuse  # type: ignore[assignment]
+    bulk_update = _refuse
+    update_or_create = _refuse
+
+
+AppendOnlyManager = models.Manager.from_queryset(AppendOnlyQuerySet)
+
+
 def get_restricted_or_404(queryset: models.QuerySet, user: Any, **lookup: Any) -> Any:
     """The one object the user may see, or 404 (never 403: existence is not disclosed)."""
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import models
 
 from kanat.core.models import AppendOnly, Operator, User
-from kanat.core.tenancy import TenantManager
+from kanat.core.tenancy import AppendOnlyManager
 from kanat.fleet.models import Aircraft, Flight
 from kanat.maintenance.models import RaisedItem
 
@@ -35,7 +35,7 @@ class FlightLog(AppendOnly):
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
-    objects = TenantManager()
+    objects = AppendOnlyManager()
 
     class Meta:
         ordering = ["-imported_at", "-id"]
@@ -76,7 +76,7 @@ class Finding(AppendOnly):
         RaisedItem, null=True, blank=True, on_delete=models.PROTECT, related_name="findings"
     )
 
-    objects = TenantManager()
+    objects = AppendOnlyManager()
 
     class Meta:
         ordering = ["log", "t_s", "id"]

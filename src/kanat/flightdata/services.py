@@ -29,6 +29,8 @@ from kanat.flightdata.models import Finding, FlightLog
 from kanat.flightlogs.findings import Limits
 from kanat.flightlogs.plots import plot_data
 from kanat.maintenance.models import RaisedItem, Task
+from kanat.work import services as work_services
+from kanat.work.models import Defect, DefectSource
 
 #: the largest log accepted (a 30-hour MALE flight logs gigabytes)
 MAX_LOG_BYTES = int(os.environ.get("KANAT_MAX_LOG_BYTES", str(8 << 30)))
@@ -228,3 +230,35 @@ def _store_findings(
             )
         )
     Finding.objects.bulk_create(rows)
+
+
+def finding_ref(finding: Finding, log: FlightLog) -> str:
+    """How a defect raised from a finding names it (its ``source_ref``)."""
+    return f"flight log finding #{finding.pk} ({finding.code}, {log.name})"
+
+
+@transaction.atomic
+def raise_finding_defect(
+    *, actor: User | None, finding: Finding, ata: str, description: str = ""
+) -> tuple[Defect, bool]:
+    """A defect raised from a flight-log finding, once: the finding is locked while its
+    defect is looked for, so a double click raises one. Returns (defect, created)."""
+    finding = (
+        Finding.objects.select_for_update(of=("self",))
+        .select_related("log", "aircraft")
+        .get(pk=finding.pk)
+    )
+    ref = finding_ref(finding, finding.log)
+    existing = Defect.objects.filter(source_ref=ref).first()
+    if existing is not None:
+        return existing, False
+    defect = work_services.raise_defect(
+        actor=actor,
+        aircraft=finding.aircraft,
+        ata=ata,
+        description=description or f"{finding.code}: {finding.message}",
+        source=DefectSource.FLIGHT,
+        found_at=finding.at or finding.log.imported_at,
+        source_ref=ref,
+    )
+    return defect, True

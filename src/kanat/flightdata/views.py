@@ -17,9 +17,8 @@ from kanat.core.tenancy import get_restricted_or_404
 from kanat.flightdata import plots
 from kanat.flightdata.forms import UploadForm
 from kanat.flightdata.models import Finding, FlightLog
-from kanat.flightdata.services import import_flight_log
-from kanat.work import services as work_services
-from kanat.work.models import Defect, DefectSource
+from kanat.flightdata.services import finding_ref, import_flight_log, raise_finding_defect
+from kanat.work.models import Defect
 
 # the ATA chapter a defect raised from a finding starts with (the form lets people change it)
 FINDING_ATA = {"BATTERY_LOW": "24", "OVERCURRENT": "24"}
@@ -84,14 +83,10 @@ def upload(request: HttpRequest) -> HttpResponse:
     return render(request, "flightdata/upload.html", {"form": form})
 
 
-def _finding_ref(finding: Finding, log: FlightLog) -> str:
-    return f"flight log finding #{finding.pk} ({finding.code}, {log.name})"
-
-
 def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
     log = get_restricted_or_404(FlightLog.objects.select_related("aircraft"), request.user, pk=pk)
     findings = list(log.findings.select_related("raised__task", "flight").order_by("t_s"))
-    refs = {_finding_ref(x, log): x for x in findings}
+    refs = {finding_ref(x, log): x for x in findings}
     raised = Defect.objects.restrict(request.user).filter(source_ref__in=list(refs))
     for x in findings:
         x.defect = None
@@ -120,25 +115,20 @@ def finding_defect(request: HttpRequest, pk: int) -> HttpResponse:
     )
     log = finding.log
     url = reverse("flightdata:log_detail", args=[log.pk])
-    ref = _finding_ref(finding, log)
-    existing = Defect.objects.filter(source_ref=ref).first()
-    if existing is not None:
-        messages.info(request, f"{existing.number} was already raised from this finding.")
-        return redirect(url)
     try:
-        defect = work_services.raise_defect(
+        defect, created = raise_finding_defect(
             actor=request.user,
-            aircraft=finding.aircraft,
+            finding=finding,
             ata=request.POST.get("ata") or FINDING_ATA.get(finding.code, FINDING_ATA_DEFAULT),
-            description=request.POST.get("description") or f"{finding.code}: {finding.message}",
-            source=DefectSource.FLIGHT,
-            found_at=finding.at or log.imported_at,
-            source_ref=ref,
+            description=request.POST.get("description") or "",
         )
     except NotAllowed as exc:
         raise PermissionDenied(str(exc)) from None
     except RuleViolation as exc:
         messages.error(request, f"No defect raised: {exc.message}")
+        return redirect(url)
+    if not created:
+        messages.info(request, f"{defect.number} was already raised from this finding.")
         return redirect(url)
     messages.success(
         request,

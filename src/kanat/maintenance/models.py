@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 
 from kanat.core.models import AppendOnly, Operator, User
-from kanat.core.tenancy import TenantManager
+from kanat.core.tenancy import AppendOnlyManager, TenantManager
 from kanat.fleet.models import Aircraft, Part, PartNumber, Variant
 
 UNITS = ("FH", "FC", "DY", "MO")
@@ -88,7 +88,7 @@ class TaskRevision(AppendOnly):
     created_at = models.DateTimeField()
     created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT)
 
-    objects = TenantManager()
+    objects = AppendOnlyManager()
 
     class Meta:
         ordering = ["task__code", "number"]
@@ -147,7 +147,7 @@ class Compliance(AppendOnly):
     correction_reason = models.CharField(max_length=200, blank=True)
     recorded_at = models.DateTimeField()
 
-    objects = TenantManager()
+    objects = AppendOnlyManager()
 
     class Meta:
         ordering = ["done_at", "id"]
@@ -201,7 +201,7 @@ class RaisedItem(AppendOnly):
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
-    objects = TenantManager()
+    objects = AppendOnlyManager()
 
     class Meta:
         ordering = ["raised_at", "id"]

@@ -43,8 +43,8 @@ def _compliance_content(c: Any) -> dict[str, Any]:
         "part": [c.part.part_number.pn, c.part.serial] if c.part_id else None,
         "operator": c.operator_id,
         "done_at": instant(c.done_at),
-        "stated_fh": c.stated_fh,
-        "stated_fc": c.stated_fc,
+        "stated_fh": _number(c.stated_fh),
+        "stated_fc": _number(c.stated_fc),
         "performed_by": c.performed_by_id,
         "performed_by_label": c.performed_by_label,
         "reference": c.reference,
@@ -60,6 +60,11 @@ def _compliance_model() -> type[Model]:
     return Compliance
 
 
+def _number(value: Any) -> Any:
+    """A float as stored: -0.0 reads back as 0.0 (adding 0.0 makes it so)."""
+    return value + 0.0 if isinstance(value, float) else value
+
+
 def _row_content(row: Any) -> dict[str, Any]:
     """Every stored field of a signed row (foreign keys as ids, instants in UTC), and the
     ids of its many-to-many links (a release's compliance records)."""
@@ -67,7 +72,7 @@ def _row_content(row: Any) -> dict[str, Any]:
     for f in row._meta.concrete_fields:
         value = getattr(row, f.attname)
         if value is not None and not f.is_relation:
-            value = f.to_python(value)  # as read back: 90 given is 90.0 stored
+            value = _number(f.to_python(value))  # as read back: 90 given is 90.0 stored
         if isinstance(value, dt.datetime):
             value = instant(value)
         elif isinstance(value, dt.date):
@@ -75,6 +80,78 @@ def _row_content(row: Any) -> dict[str, Any]:
         out[f.attname] = value
     for f in row._meta.many_to_many:
         out[f.name] = sorted(getattr(row, f.name).values_list("pk", flat=True))
+    return out
+
+
+# What a work signature is about, signed with it: the card and step as the signer saw them
+# (editing a step's limits or a card's task afterwards shows in verify).
+
+
+def _card(card: Any) -> dict[str, Any]:
+    return {
+        "package": card.package.number,
+        "aircraft": card.package.aircraft.serial,
+        "seq": card.seq,
+        "task": card.task.code if card.task_id else None,
+        "revision": card.revision.number if card.revision_id else None,
+        "part": [card.part.part_number.pn, card.part.serial] if card.part_id else None,
+        "defect": card.defect.number if card.defect_id else None,
+        "title": card.title,
+        "ata": card.ata,
+        "critical": card.critical,
+    }
+
+
+def _step(step: Any) -> dict[str, Any]:
+    return {
+        "seq": step.seq,
+        "kind": step.kind,
+        "text": step.text,
+        "reference": step.reference,
+        "measure": [
+            step.measure_name,
+            step.measure_unit,
+            _number(step.measure_min),
+            _number(step.measure_max),
+        ],
+        "position": step.position.code if step.position_id else None,
+    }
+
+
+def _defect(defect: Any) -> dict[str, Any]:
+    return {
+        "number": defect.number,
+        "aircraft": defect.aircraft.serial,
+        "ata": defect.ata,
+        "description": defect.description,
+        "found_at": instant(defect.found_at),
+    }
+
+
+def _signoff_content(row: Any) -> dict[str, Any]:
+    out = _row_content(row)
+    out["about"] = {"card": _card(row.card), "step": _step(row.step) if row.step_id else None}
+    return out
+
+
+def _release_content(row: Any) -> dict[str, Any]:
+    out = _row_content(row)
+    cards = row.package.cards.select_related(
+        "package__aircraft", "task", "revision", "part__part_number", "defect"
+    ).order_by("seq")
+    out["about"] = {"package": row.package.number, "cards": [_card(c) for c in cards]}
+    return out
+
+
+def _deferral_content(row: Any) -> dict[str, Any]:
+    out = _row_content(row)
+    out["about"] = {"defect": _defect(row.defect)}
+    return out
+
+
+def _closure_content(row: Any) -> dict[str, Any]:
+    out = _row_content(row)
+    out["about"] = {"defect": _defect(row.defect), "card": _card(row.card)}
     return out
 
 
@@ -87,6 +164,8 @@ def _work_model(name: str) -> Callable[[], type[Model]]:
     return model
 
 
+_CARD = ("package__aircraft", "task", "revision", "part__part_number", "defect")
+
 SUBJECTS: dict[str, Subject] = {
     "maintenance.compliance": Subject(
         "maintenance.compliance",
@@ -94,10 +173,24 @@ SUBJECTS: dict[str, Subject] = {
         ("task", "aircraft", "part__part_number"),
         _compliance_content,
     ),
-    **{
-        f"work.{name}": Subject(f"work.{name}", _work_model(name), (), _row_content)
-        for name in ("signoff", "release", "deferral", "defectclosure")
-    },
+    "work.signoff": Subject(
+        "work.signoff",
+        _work_model("signoff"),
+        (*(f"card__{r}" for r in _CARD), "step__position"),
+        _signoff_content,
+    ),
+    "work.release": Subject(
+        "work.release", _work_model("release"), ("package__aircraft",), _release_content
+    ),
+    "work.deferral": Subject(
+        "work.deferral", _work_model("deferral"), ("defect__aircraft",), _deferral_content
+    ),
+    "work.defectclosure": Subject(
+        "work.defectclosure",
+        _work_model("defectclosure"),
+        ("defect__aircraft", *(f"card__{r}" for r in _CARD)),
+        _closure_content,
+    ),
 }
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from django.db import models
 
 from kanat.core.models import AppendOnly, Operator, User
-from kanat.core.tenancy import TenantManager
+from kanat.core.tenancy import AppendOnlyManager, TenantManager
 
 
 class ChainHead(models.Model):
@@ -51,7 +51,7 @@ class ChainLink(AppendOnly):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
-    objects = TenantManager()
+    objects = AppendOnlyManager()
 
     class Meta:
         ordering = ["chain", "seq"]

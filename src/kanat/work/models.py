@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 from kanat.core.models import AppendOnly, User
-from kanat.core.tenancy import TenantManager
+from kanat.core.tenancy import AppendOnlyManager, TenantManager
 from kanat.fleet.models import Aircraft, Installation, Part, Position
 from kanat.maintenance.models import Compliance, Task, TaskRevision
 from kanat.people.models import Authorisation
@@ -262,7 +262,7 @@ class SignOff(SignedRecord):
     )
     correction_reason = models.CharField(max_length=500, blank=True)
 
-    objects = TenantManager()
+    objects = AppendOnlyManager()
 
     class Meta:
         ordering = ["signed_at", "id"]
@@ -292,7 +292,7 @@ class Release(SignedRecord):
     statement = models.CharField(max_length=1000)
     compliances = models.ManyToManyField(Compliance, related_name="+", blank=True)
 
-    objects = TenantManager()
+    objects = AppendOnlyManager()
 
     def __str__(self) -> str:
         return f"CRS {self.package.number}"
@@ -313,7 +313,7 @@ class Deferral(SignedRecord):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
     )
 
-    objects = TenantManager()
+    objects = AppendOnlyManager()
 
     class Meta:
         ordering = ["signed_at", "id"]
@@ -331,7 +331,7 @@ class DefectClosure(SignedRecord):
     card = models.ForeignKey(TaskCard, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=1000, help_text="rectification done")
 
-    objects = TenantManager()
+    objects = AppendOnlyManager()
 
     def __str__(self) -> str:
         return f"{self.defect.number} closed by {self.card}"

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 
-from kanat.work.models import CardStatus, Defect, DefectStatus, PackageStatus, WorkPackage
+from kanat.work.models import (
+    CardStatus,
+    Defect,
+    DefectStatus,
+    Deferral,
+    PackageStatus,
+    WorkPackage,
+)
 
 
 @dataclass(frozen=True)
@@ -38,21 +45,33 @@ def clock(defect: Defect, at: dt.datetime) -> Clock | None:
 
 
 def grounding_defects(aircraft_ids: Iterable[int] | None, at: dt.datetime) -> dict[int, list[str]]:
-    """Per aircraft, the defects that ground it at ``at``: open and not deferred, or
-    deferred past the deadline. One query."""
+    """Per aircraft, the defects that ground it at ``at``: found by then, not closed by
+    then, and not under a deferral in force then (the latest deferral signed by ``at``,
+    whose deadline has not passed). Read from the history, so a past instant gets the
+    answer it had then. Two queries."""
     qs = Defect.objects.filter(found_at__lte=at).filter(
-        Q(status=DefectStatus.OPEN) | Q(status=DefectStatus.DEFERRED, deadline__lte=at)
+        Q(closed_at__isnull=True) | Q(closed_at__gt=at)
     )
     if aircraft_ids is not None:
         qs = qs.filter(aircraft_id__in=list(aircraft_ids))
+    rows = list(qs.order_by("number").values_list("pk", "aircraft_id", "number"))
+    in_force: dict[int, dt.datetime] = {}
+    deferrals = (
+        Deferral.objects.filter(defect_id__in=[r[0] for r in rows], signed_at__lte=at)
+        .order_by("defect_id", "signed_at", "id")
+        .values_list("defect_id", "deadline")
+    )
+    for defect_id, deadline in deferrals:
+        in_force[defect_id] = deadline  # the latest signed by then supersedes the others
     out: dict[int, list[str]] = {}
-    for ac, number, status, deadline in qs.order_by("number").values_list(
-        "aircraft_id", "number", "status", "deadline"
-    ):
-        if status == DefectStatus.OPEN:
+    for pk, ac, number in rows:
+        deadline = in_force.get(pk)
+        if deadline is None:
             why = f"defect {number} open, not deferred"
-        else:
+        elif deadline <= at:
             why = f"defect {number}: deferral expired {deadline:%Y-%m-%d %H:%M} UTC"
+        else:
+            continue
         out.setdefault(ac, []).append(why)
     return out
 
@@ -70,8 +89,14 @@ def deferred_within(
 BOARD_COLUMNS = list(PackageStatus)
 
 
-def board(qs: QuerySet[WorkPackage]) -> list[tuple[PackageStatus, list[WorkPackage]]]:
-    """Packages by status column, each with its card counts (one query)."""
+def board(
+    qs: QuerySet[WorkPackage], released_since: dt.datetime | None = None
+) -> list[tuple[PackageStatus, list[WorkPackage]]]:
+    """Packages by status column, each with its card counts (one query). The released
+    column holds those released since ``released_since`` (the board is for work in hand;
+    older packages stay on the aircraft's page and in the record package)."""
+    if released_since is not None:
+        qs = qs.exclude(status=PackageStatus.RELEASED, released_at__lt=released_since)
     rows = (
         qs.select_related("aircraft__variant", "aircraft__operator")
         .annotate(

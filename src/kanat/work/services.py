@@ -10,6 +10,7 @@ serialised by a row lock: the second sees what the first did and gets a ``Confli
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -120,19 +121,34 @@ def _sign(
     )
 
 
-def _locked_package(package: WorkPackage) -> WorkPackage:
+# Locks are taken in one order everywhere: aircraft (planning only), package, card,
+# defect, then the fleet's part and installation rows, then the chain head. Each locks its
+# own row only (``of=("self",)``), not the rows joined in for reading.
+
+
+def _locked_package(package: WorkPackage | int) -> WorkPackage:
+    pk = package if isinstance(package, int) else package.pk
     return (
-        WorkPackage.objects.select_for_update()
+        WorkPackage.objects.select_for_update(of=("self",))
         .select_related("aircraft__variant__aircraft_type", "aircraft__operator")
-        .get(pk=package.pk)
+        .get(pk=pk)
     )
 
 
 def _locked_card(card: TaskCard) -> TaskCard:
-    """The card locked, then its package (same order everywhere: no deadlock)."""
+    """The card's package locked, then the card."""
+    package = _locked_package(card.package_id)
     locked = TaskCard.objects.select_for_update().get(pk=card.pk)
-    locked.package = _locked_package(locked.package)
+    locked.package = package
     return locked
+
+
+def _locked_aircraft(pk: int) -> Aircraft:
+    return (
+        Aircraft.objects.select_for_update(of=("self",))
+        .select_related("variant__aircraft_type")
+        .get(pk=pk)
+    )
 
 
 def _audit(actor: User | None, action: str, instance: Any, aircraft: Aircraft, **kw: Any) -> None:
@@ -327,11 +343,7 @@ def create_package(
             f"planned end {planned_end} is before planned start {planned_start}",
             field="planned_end",
         )
-    aircraft = (
-        Aircraft.objects.select_for_update()
-        .select_related("variant__aircraft_type")
-        .get(pk=aircraft.pk)
-    )
+    aircraft = _locked_aircraft(aircraft.pk)
     package = WorkPackage.objects.create(
         number=_next_number("WP", now),
         aircraft=aircraft,
@@ -371,7 +383,7 @@ def add_cards(
     now = _at(at)
     # the aircraft first, as create_package does: two planners adding the same task to
     # two packages of one aircraft take turns, and the second sees the first's card
-    Aircraft.objects.select_for_update().filter(pk=package.aircraft_id).first()
+    _locked_aircraft(package.aircraft_id)
     package = _locked_package(package)
     _editable(package)
     cards = [_task_card(package, ref, now) for ref in items]
@@ -573,7 +585,9 @@ def sign_step(
             )
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise RuleViolation(f"step {step.seq}: {value!r} is not a number", field="value")
-        value = float(value)
+        if not math.isfinite(value):
+            raise RuleViolation(f"step {step.seq}: {value!r} is not a measurement", field="value")
+        value = float(value) + 0.0  # -0.0 is stored as 0.0
         lo, hi = step.measure_min, step.measure_max
         within = (lo is None or value >= lo) and (hi is None or value <= hi)
     elif value is not None:
@@ -629,9 +643,11 @@ def sign_step(
 
 
 def _performers(card: TaskCard) -> set[int]:
+    """Everyone who signed a step or the card, corrected signatures and corrections too:
+    having done any of the work rules out inspecting it."""
     return set(
-        standing(
-            SignOff.objects.filter(card=card, kind__in=[SignOffKind.STEP, SignOffKind.CARD])
+        SignOff.objects.filter(
+            card=card, kind__in=[SignOffKind.STEP, SignOffKind.CARD]
         ).values_list("signer_id", flat=True)
     )
 
@@ -639,8 +655,6 @@ def _performers(card: TaskCard) -> set[int]:
 def _done(card: TaskCard, now: dt.datetime) -> None:
     TaskCard.objects.filter(pk=card.pk).update(status=CardStatus.DONE)
     card.status = CardStatus.DONE
-    if card.defect_id is not None:
-        _close_defect(card, now)
     package = card.package
     if not package.cards.exclude(status=CardStatus.DONE).exists():
         WorkPackage.objects.filter(pk=package.pk).update(
@@ -792,9 +806,11 @@ def release_package(
             f"({package.completed_at:%Y-%m-%d %H:%M} UTC)",
             field="at",
         )
-    found = Defect.objects.filter(
-        step__card__package=package, status=DefectStatus.OPEN
-    ).values_list("number", flat=True)
+    found = (
+        Defect.objects.filter(step__card__package=package, status=DefectStatus.OPEN)
+        .exclude(cards__package=package)
+        .values_list("number", flat=True)
+    )
     if found:
         raise RuleViolation(
             f"defects found in this work are open and not deferred: {', '.join(found)}",
@@ -802,9 +818,16 @@ def release_package(
         )
     cards = list(package.cards.select_related("task", "part").order_by("seq"))
     chapters = sorted({chapter_of(c.ata) for c in cards})
-    authority = None
-    for chapter in chapters:
-        authority = _authority(actor, Privilege.RELEASE, aircraft, chapter, now)
+    authorities = [_authority(actor, Privilege.RELEASE, aircraft, ch, now) for ch in chapters]
+    references = list(dict.fromkeys(a.reference for a in authorities))
+    reference = "; ".join(references)
+    # the defects this package rectifies, locked before any chain head (the lock order)
+    rectified = {
+        d.pk: d
+        for d in Defect.objects.select_for_update().filter(
+            pk__in=[c.defect_id for c in cards if c.defect_id]
+        )
+    }
     statement = statement.strip() or (
         "Certifies that the work specified in this package was carried out in accordance "
         "with the approved data and that the aircraft is ready for release to service "
@@ -814,8 +837,8 @@ def release_package(
         package=package,
         statement=statement,
         signer=actor,
-        authorisation=authority.authorisation if authority else None,
-        qualification_ref=authority.reference if authority else "",
+        authorisation=authorities[0].authorisation if authorities else None,
+        qualification_ref=reference,
         signed_at=now,
     )
     compliances = []
@@ -831,11 +854,22 @@ def release_package(
                 aircraft=None if card.part_id else aircraft,
                 part=card.part,
                 reference=f"{package.number} card {card.seq} (CRS)",
-                qualification_ref=authority.reference if authority else "",
+                qualification_ref=reference,
             )
         )
     release.compliances.set(compliances)
-    _sign(release, kind="release", aircraft=aircraft, signer=actor, authority=authority, at=now)
+    chain.sign(
+        release,
+        kind="release",
+        operator_id=aircraft.operator_id,
+        signer=actor,
+        signer_label=actor.get_username(),
+        qualification_ref=reference,
+        at=now,
+    )
+    for card in cards:
+        if card.defect_id is not None:
+            _close_defect(rectified[card.defect_id], card, actor, reference, release, now)
     WorkPackage.objects.filter(pk=package.pk).update(status=PackageStatus.RELEASED, released_at=now)
     package.status, package.released_at = PackageStatus.RELEASED, now
     _audit(actor, "release_package", release, aircraft, after=audit.snapshot(release))
@@ -950,11 +984,12 @@ def defer_defect(
 ) -> Deferral:
     """Defer an open defect under an MEL category, signed by certifying staff (the release
     privilege on the type and the defect's chapter). A deferral of a deferred defect
-    supersedes the one in force (an extension or a correction), with its reason."""
+    supersedes the one in force, with its reason: under the same category (B, C and D keep
+    their deadline from the discovery; A states its own), and only before it runs out."""
     require(actor, Capability.PERFORM_WORK)
     now = _at(at)
     defect = (
-        Defect.objects.select_for_update()
+        Defect.objects.select_for_update(of=("self",))
         .select_related("aircraft__variant__aircraft_type")
         .get(pk=defect.pk)
     )
@@ -965,6 +1000,19 @@ def defer_defect(
         raise RuleViolation("name the MEL item the deferral rests on", field="mel_item")
     if not reason.strip():
         raise RuleViolation("say why the defect is deferred", field="reason")
+    current = defect.deferrals.filter(superseded_by__isnull=True).first()
+    if current is not None and current.deadline <= now:
+        raise Conflict(
+            f"{defect}'s deferral ran out at {current.deadline:%Y-%m-%d %H:%M} UTC: it is no "
+            "longer deferred but rectified (it grounds the aircraft until then)",
+            field="defect",
+        )
+    if current is not None and category != current.category:
+        raise RuleViolation(
+            f"{defect} is deferred under category {current.category}: a later deferral keeps "
+            "the category (a B, C or D deferral keeps its deadline; an A one states a new one)",
+            field="category",
+        )
     limit = mel_deadline(category, defect.found_at, deadline)
     if limit <= now:
         raise RuleViolation(
@@ -972,7 +1020,6 @@ def defer_defect(
             field="deadline",
         )
     authority = _authority(actor, Privilege.RELEASE, aircraft, defect.ata, now)
-    current = defect.deferrals.filter(superseded_by__isnull=True).first()
     deferral = Deferral.objects.create(
         defect=defect,
         category=category,
@@ -992,34 +1039,37 @@ def defer_defect(
     return deferral
 
 
-def _close_defect(card: TaskCard, now: dt.datetime) -> DefectClosure:
-    """The rectification card is done: the defect closes, signed by the card's signer."""
-    defect = Defect.objects.select_for_update().get(pk=card.defect_id)
+def _close_defect(
+    defect: Defect,
+    card: TaskCard,
+    actor: User,
+    reference: str,
+    release: Release,
+    now: dt.datetime,
+) -> DefectClosure:
+    """The defect's rectification card released: the defect closes, signed by the
+    certifier with the release."""
     if defect.status == DefectStatus.CLOSED:
         raise Conflict(f"{defect} is already closed", field="defect")
-    signed = (
-        standing(SignOff.objects.filter(card=card, kind=SignOffKind.CARD))
-        .select_related("signer", "authorisation__qualification")
-        .get()
-    )
+    steps = "; ".join(card.steps.values_list("text", flat=True))
     closure = DefectClosure.objects.create(
         defect=defect,
         card=card,
-        action=f"Rectified by card {card}: "
-        + "; ".join(card.steps.values_list("text", flat=True))[:900],
-        signer=signed.signer,
-        authorisation=signed.authorisation,
-        qualification_ref=signed.qualification_ref,
+        action=f"Rectified by card {card}, released with {release}: {steps}"[:1000],
+        signer=actor,
+        authorisation=release.authorisation,
+        qualification_ref=reference,
         signed_at=now,
     )
     chain.sign(
         closure,
         kind="defect closure",
         operator_id=card.package.aircraft.operator_id,
-        signer=signed.signer,
-        signer_label=signed.signer.get_username(),
-        qualification_ref=signed.qualification_ref,
+        signer=actor,
+        signer_label=actor.get_username(),
+        qualification_ref=reference,
         at=now,
     )
     Defect.objects.filter(pk=defect.pk).update(status=DefectStatus.CLOSED, closed_at=now)
+    defect.status, defect.closed_at = DefectStatus.CLOSED, now
     return closure

@@ -141,6 +141,9 @@ def due_choices(aircraft: Aircraft, user: Any, at: dt.datetime) -> list[Any]:
 # --- the board -------------------------------------------------------------------------
 
 
+RELEASED_DAYS = 30  # the board's released column: packages released in the last 30 days
+
+
 def board(request: HttpRequest) -> HttpResponse:
     qs = WorkPackage.objects.restrict(request.user)
     hub_staff = request.user.operator_id is None  # type: ignore[union-attr]
@@ -154,7 +157,8 @@ def board(request: HttpRequest) -> HttpResponse:
         request,
         "work/board.html",
         {
-            "columns": selectors.board(qs),
+            "columns": selectors.board(qs, timezone.now() - dt.timedelta(days=RELEASED_DAYS)),
+            "released_days": RELEASED_DAYS,
             "filters": f,
             "hub_staff": hub_staff,
             "operators": Operator.objects.restrict(request.user).order_by("code"),
@@ -298,7 +302,9 @@ def _package_context(
 ) -> dict[str, Any]:
     user = request.user
     now = timezone.now()
-    signoffs = SignOff.objects.select_related("signer", "step", "part").order_by("signed_at", "id")
+    signoffs = SignOff.objects.select_related("signer", "step", "part__part_number").order_by(
+        "signed_at", "id"
+    )
     cards = list(
         package.cards.select_related("task", "part__part_number", "defect").prefetch_related(
             "steps", Prefetch("signoffs", queryset=signoffs)
