@@ -352,8 +352,14 @@ def install_part(
             )
     # Lock the part and the aircraft so that two people fitting the same part, or into
     # the same position, serialise here; the loser sees the winner's row below.
-    part = Part.objects.select_for_update().select_related("part_number").get(pk=part.pk)
-    aircraft = Aircraft.objects.select_for_update().select_related("variant").get(pk=aircraft.pk)
+    part = (
+        Part.objects.select_for_update(of=("self",)).select_related("part_number").get(pk=part.pk)
+    )
+    aircraft = (
+        Aircraft.objects.select_for_update(of=("self",))
+        .select_related("variant")
+        .get(pk=aircraft.pk)
+    )
     if position.variant_id != aircraft.variant_id:
         raise RuleViolation(
             f"position {position.code} belongs to {position.variant.code}; "
@@ -461,7 +467,7 @@ def remove_part(
         )
     Part.objects.select_for_update().get(pk=part.pk)
     current = (
-        Installation.objects.select_for_update()
+        Installation.objects.select_for_update(of=("self",))
         .filter(part=part, removed_at__isnull=True)
         .select_related("aircraft", "position")
         .first()
@@ -568,7 +574,7 @@ def record_flights(
     if not rows:
         return []
     aircraft = (
-        Aircraft.objects.select_for_update()
+        Aircraft.objects.select_for_update(of=("self",))
         .select_related("variant__aircraft_type")
         .get(pk=aircraft.pk)
     )

@@ -121,9 +121,10 @@ def _sign(
     )
 
 
-# Locks are taken in one order everywhere: aircraft (planning only), package, card,
-# defect, then the fleet's part and installation rows, then the chain head. Each locks its
-# own row only (``of=("self",)``), not the rows joined in for reading.
+# Locks are taken in one order everywhere: package, card, defect, then the fleet's part,
+# aircraft and installation rows (a removal or installation step, or planning), then the
+# chain head. Each locks its own row only (``of=("self",)``), not the rows joined in for
+# reading.
 
 
 def _locked_package(package: WorkPackage | int) -> WorkPackage:
@@ -381,10 +382,10 @@ def add_cards(
     """More cards on a package that is not yet completed."""
     require(actor, Capability.PLAN_WORK)
     now = _at(at)
-    # the aircraft first, as create_package does: two planners adding the same task to
+    package = _locked_package(package)
+    # then the aircraft, as create_package locks it: two planners adding the same task to
     # two packages of one aircraft take turns, and the second sees the first's card
     _locked_aircraft(package.aircraft_id)
-    package = _locked_package(package)
     _editable(package)
     cards = [_task_card(package, ref, now) for ref in items]
     cards += [_defect_card(package, d) for d in defects]
