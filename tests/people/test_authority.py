@@ -215,3 +215,16 @@ def test_the_people_page_shows_states_in_a_fixed_number_of_queries(client, anka)
     with CaptureQueriesContext(connection) as queries:
         assert "LIC-9" in client.get("/people/").content.decode()
     assert len(queries) == few
+
+
+def test_an_authorisation_resting_on_an_expired_qualification_is_not_shown_in_force(anka):
+    from django.utils import timezone
+
+    from kanat.people.selectors import holders
+
+    tech = f.user(role=Role.TECHNICIAN, username="askar")
+    q = f.qualification(tech, [anka], expires_on=dt.date(2025, 1, 1))
+    f.authorisation(tech, q, ["task"], number="CA-LAPSED")
+    viewer = f.user(role=Role.QUALITY)
+    (holder,) = [h for h in holders(viewer, timezone.now()) if h.person == tech]
+    assert [state for _, state in holder.authorisations] == ["qualification expired"]

@@ -234,3 +234,56 @@ def test_signatures_outside_the_authorised_chapters_are_refused_with_the_reason(
         work.release_package(actor=limited, package=pkg)
     release = work.release_package(actor=h.certifier, package=pkg)
     assert release.qualification_ref.startswith(release.authorisation.number)
+
+
+def test_the_aircraft_is_under_maintenance_from_the_first_signature_until_its_release():
+    from kanat.maintenance import forecasting
+    from kanat.work.selectors import grounding
+
+    h = hangar()
+    pkg = _package(h, "GVI", part_task=True)
+    work.open_package(actor=h.planner, package=pkg)
+    assert grounding([h.aircraft.pk], timezone.now()) == {}  # issued, not started
+    life = pkg.cards.get(task=h.tasks["ENG-LL"])
+    work.sign_step(actor=h.tech, step=life.steps.get(kind="remove"), removal_reason="scheduled")
+    reasons = grounding([h.aircraft.pk], timezone.now())[h.aircraft.pk]
+    assert reasons == [f"{pkg.number} in work: not released to service"]
+    (status,) = forecasting.forecast(
+        as_of=timezone.now(), aircraft=type(h.aircraft).objects.filter(pk=h.aircraft.pk)
+    ).aircraft_status
+    assert status.status == "grounded" and reasons[0] in status.reasons
+    work.sign_step(actor=h.tech, step=life.steps.get(kind="install"), part=h.spare)
+    work.sign_card(actor=h.tech, card=life)
+    gvi = pkg.cards.get(task=h.tasks["GVI"])
+    _sign_all_steps(h, gvi, h.tech)
+    work.sign_card(actor=h.tech, card=gvi)
+    work.release_package(actor=h.certifier, package=pkg)
+    assert grounding([h.aircraft.pk], timezone.now()) == {}
+
+
+def test_a_misread_value_corrected_within_limits_closes_the_defect_it_raised():
+    h = hangar()
+    pkg = _package(h, "PROP")
+    work.open_package(actor=h.planner, package=pkg)
+    card = pkg.cards.get()
+    measure = card.steps.get(kind=StepKind.MEASURE)
+    first = work.sign_step(actor=h.tech, step=measure, value=25.0)
+    defect = Defect.objects.get(step=measure)
+    # corrected, still outside: the defect stands, no second one
+    second = work.sign_step(
+        actor=h.tech, step=measure, value=2.6, corrects=first, correction_reason="re-measured"
+    )
+    assert Defect.objects.filter(step=measure).count() == 1
+    work.sign_step(
+        actor=h.tech, step=measure, value=2.4, corrects=second, correction_reason="misread"
+    )
+    defect.refresh_from_db()
+    assert defect.status == DefectStatus.CLOSED
+    assert "Raised in error" in defect.closure.action and "misread" in defect.closure.action
+    assert chain.verify() == []
+
+
+def test_an_empty_package_is_refused():
+    h = hangar()
+    with pytest.raises(RuleViolation, match="at least one due item or defect"):
+        work.create_package(actor=h.planner, aircraft=h.aircraft, title="nothing")

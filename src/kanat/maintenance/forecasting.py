@@ -602,12 +602,13 @@ def forecast(
 
 def with_defects(statuses: list[AircraftStatus], as_of: dt.datetime) -> None:
     """Airworthiness with the defects that ground an aircraft (open and not deferred, or
-    past their deferral's deadline) added to the task reasons. The pages and the API's
+    past their deferral's deadline) and its work not yet released to service (a package
+    in work or completed) added to the task reasons. The pages and the API's
     aircraft views show this; ``kanat forecast`` and ``/api/forecast/`` keep bundle.md's
     v1 output, which leaves defects out (forecast.md, Airworthiness)."""
-    from kanat.work.selectors import grounding_defects
+    from kanat.work.selectors import grounding
 
-    defects = grounding_defects([s.pk for s in statuses], as_of)
+    defects = grounding([s.pk for s in statuses], as_of)
     for s in statuses:
         if s.pk in defects:
             s.status = "grounded"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kanat.core.models import User
-from kanat.people.models import Authorisation, Qualification
+from kanat.people.models import IN_FORCE, Authorisation, Qualification
 
 
 @dataclass
@@ -36,5 +36,10 @@ def holders(viewer: Any, now: dt.datetime) -> list[Holder]:
         .order_by("holder__username", "valid_from", "id")
     )
     for a in auths:
-        out.setdefault(a.holder_id, Holder(a.holder)).authorisations.append((a, a.standing(now)[0]))
+        state = a.standing(now)[0]
+        q_state = a.qualification.standing(now)[0]
+        if state == IN_FORCE and q_state != IN_FORCE:
+            # what the sign-off check enforces: an authorisation rests on its qualification
+            state = f"qualification {q_state}"
+        out.setdefault(a.holder_id, Holder(a.holder)).authorisations.append((a, state))
     return sorted(out.values(), key=lambda h: h.person.get_username())

@@ -256,7 +256,10 @@ def chapter_of(ata: str) -> str:
     """The two-digit chapter of an ATA reference ("32", "32-11-00", "3211")."""
     digits = re.sub(r"\D", "", str(ata))
     if len(digits) < 2:
-        raise RuleViolation(f"ATA reference {ata!r} has no chapter", field="ata")
+        raise RuleViolation(
+            f"ATA reference {ata!r} has no chapter: give it as digits, e.g. 32 or 32-10",
+            field="ata",
+        )
     return digits[:2]
 
 

@@ -76,6 +76,31 @@ def grounding_defects(aircraft_ids: Iterable[int] | None, at: dt.datetime) -> di
     return out
 
 
+def work_in_hand(aircraft_ids: Iterable[int] | None, at: dt.datetime) -> dict[int, list[str]]:
+    """Per aircraft, the packages whose work had started by ``at`` and that were not
+    released to service by then: the aircraft is under maintenance until its release
+    (a removed engine, an uninspected critical task). One query."""
+    qs = WorkPackage.objects.filter(started_at__lte=at).filter(
+        Q(released_at__isnull=True) | Q(released_at__gt=at)
+    )
+    if aircraft_ids is not None:
+        qs = qs.filter(aircraft_id__in=list(aircraft_ids))
+    out: dict[int, list[str]] = {}
+    for ac, number in qs.order_by("number").values_list("aircraft_id", "number"):
+        out.setdefault(ac, []).append(f"{number} in work: not released to service")
+    return out
+
+
+def grounding(aircraft_ids: Iterable[int] | None, at: dt.datetime) -> dict[int, list[str]]:
+    """What the work adds to an aircraft's airworthiness at ``at``: grounding defects and
+    work not released to service."""
+    ids = list(aircraft_ids) if aircraft_ids is not None else None
+    out = grounding_defects(ids, at)
+    for ac, reasons in work_in_hand(ids, at).items():
+        out.setdefault(ac, []).extend(reasons)
+    return out
+
+
 def deferred_within(
     qs: QuerySet[Defect], at: dt.datetime, horizon_days: int | None
 ) -> QuerySet[Defect]:

@@ -56,6 +56,11 @@ CARD_REMOVAL_REASONS = (
     RemovalReason.UNSCHEDULED,
     RemovalReason.ROBBERY,
 )
+STANDARD_STATEMENT = (
+    "Certifies that the work specified in this package was carried out in accordance with "
+    "the approved data and that the aircraft is ready for release to service in respect of "
+    "that work."
+)
 EDITABLE = (PackageStatus.DRAFT, PackageStatus.OPEN, PackageStatus.IN_WORK)
 WORKING = (PackageStatus.OPEN, PackageStatus.IN_WORK)
 
@@ -74,7 +79,11 @@ def _at(value: dt.datetime | None, field: str = "at") -> dt.datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise RuleViolation(f"{field} {value.isoformat()} has no time zone offset", field=field)
     if value > timezone.now() + dt.timedelta(minutes=5):
-        raise RuleViolation(f"{field} {value.isoformat()} is in the future", field=field)
+        raise RuleViolation(
+            f"{field.replace('_', ' ')} {value.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC "
+            "is in the future",
+            field=field,
+        )
     return value.astimezone(dt.UTC)
 
 
@@ -344,6 +353,9 @@ def create_package(
             f"planned end {planned_end} is before planned start {planned_start}",
             field="planned_end",
         )
+    items, defects = list(items), list(defects)
+    if not items and not defects:
+        raise RuleViolation("choose at least one due item or defect", field="items")
     aircraft = _locked_aircraft(aircraft.pk)
     package = WorkPackage.objects.create(
         number=_next_number("WP", now),
@@ -507,8 +519,8 @@ def _configuration_step(
     if step.kind == StepKind.REMOVE:
         if removal_reason not in CARD_REMOVAL_REASONS:
             raise RuleViolation(
-                "say why the part comes off: "
-                + ", ".join(f"{r.value} ({r.label})" for r in CARD_REMOVAL_REASONS),
+                "say why the part comes off: scheduled, unscheduled (a failure) or robbery "
+                "(cannibalisation)",
                 field="removal_reason",
             )
         current = (
@@ -593,6 +605,17 @@ def sign_step(
         within = (lo is None or value >= lo) and (hi is None or value <= hi)
     elif value is not None:
         raise RuleViolation(f"step {step.seq} measures nothing", field="value")
+    # defects this step's reading raised, still open: a corrected reading within limits
+    # closes them as raised in error; one still outside keeps them (no second defect)
+    raised = (
+        list(
+            Defect.objects.select_for_update()
+            .filter(step=step, source=DefectSource.MEASUREMENT)
+            .exclude(status=DefectStatus.CLOSED)
+        )
+        if corrects is not None
+        else []
+    )
     installation, moved = None, None
     if step.kind in (StepKind.REMOVE, StepKind.INSTALL):
         installation, moved = _configuration_step(
@@ -625,7 +648,22 @@ def sign_step(
     _sign(signoff, kind="step", aircraft=aircraft, signer=actor, authority=authority, at=now)
     _start(card, now)
     _audit(actor, "sign_step", signoff, aircraft, after=audit.snapshot(signoff))
-    if within is False:
+    if within is True:
+        for defect in raised:
+            _close_defect(
+                defect,
+                card,
+                actor=actor,
+                action=(
+                    f"Raised in error: the reading at step {step.seq} of card {card} was "
+                    f"corrected from {corrects.value:g} to {value:g} {step.measure_unit}, within "  # type: ignore[union-attr]
+                    f"its limits ({correction_reason.strip()})"
+                ),
+                authorisation=authority.authorisation,
+                reference=authority.reference,
+                now=now,
+            )
+    if within is False and not raised:
         limits = step.limits_text
         _raise(
             actor=actor,
@@ -829,11 +867,7 @@ def release_package(
             pk__in=[c.defect_id for c in cards if c.defect_id]
         )
     }
-    statement = statement.strip() or (
-        "Certifies that the work specified in this package was carried out in accordance "
-        "with the approved data and that the aircraft is ready for release to service "
-        "in respect of that work."
-    )
+    statement = statement.strip() or STANDARD_STATEMENT
     release = Release.objects.create(
         package=package,
         statement=statement,
@@ -870,7 +904,16 @@ def release_package(
     )
     for card in cards:
         if card.defect_id is not None:
-            _close_defect(rectified[card.defect_id], card, actor, reference, release, now)
+            steps = "; ".join(card.steps.values_list("text", flat=True))
+            _close_defect(
+                rectified[card.defect_id],
+                card,
+                actor=actor,
+                action=f"Rectified by card {card}, released with {release}: {steps}",
+                authorisation=release.authorisation,
+                reference=reference,
+                now=now,
+            )
     WorkPackage.objects.filter(pk=package.pk).update(status=PackageStatus.RELEASED, released_at=now)
     package.status, package.released_at = PackageStatus.RELEASED, now
     _audit(actor, "release_package", release, aircraft, after=audit.snapshot(release))
@@ -1043,22 +1086,23 @@ def defer_defect(
 def _close_defect(
     defect: Defect,
     card: TaskCard,
+    *,
     actor: User,
+    action: str,
+    authorisation: Any,
     reference: str,
-    release: Release,
     now: dt.datetime,
 ) -> DefectClosure:
-    """The defect's rectification card released: the defect closes, signed by the
-    certifier with the release."""
+    """Close a defect (locked by the caller), signed: rectified by a released card, or raised
+    in error by a reading that was corrected."""
     if defect.status == DefectStatus.CLOSED:
         raise Conflict(f"{defect} is already closed", field="defect")
-    steps = "; ".join(card.steps.values_list("text", flat=True))
     closure = DefectClosure.objects.create(
         defect=defect,
         card=card,
-        action=f"Rectified by card {card}, released with {release}: {steps}"[:1000],
+        action=action[:1000],
         signer=actor,
-        authorisation=release.authorisation,
+        authorisation=authorisation,
         qualification_ref=reference,
         signed_at=now,
     )
