@@ -287,3 +287,25 @@ def test_an_empty_package_is_refused():
     h = hangar()
     with pytest.raises(RuleViolation, match="at least one due item or defect"):
         work.create_package(actor=h.planner, aircraft=h.aircraft, title="nothing")
+
+
+def test_the_fleet_due_list_shows_deferred_defects_within_the_horizon():
+    from django.test import Client
+
+    h = hangar()
+    d = work.raise_defect(
+        actor=h.tech, aircraft=h.aircraft, ata="33", description="Nav light out", source="crew"
+    )
+    work.defer_defect(actor=h.certifier, defect=d, category="C", mel_item="33-1", reason="day")
+    c = Client()
+    c.force_login(h.planner)
+    page = c.get("/due/?horizon=30").content.decode()
+    assert d.number in page and "Nav light out" in page and "left" in page
+    assert d.number not in c.get("/due/?horizon=5").content.decode()
+    # another operator (with no aircraft at all: that page once failed) sees none of it
+    from tests import factories as f
+
+    outsider = Client()
+    outsider.force_login(f.user(operator=f.operator()))
+    page = outsider.get("/due/?horizon=30")
+    assert page.status_code == 200 and d.number not in page.content.decode()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
@@ -147,7 +148,10 @@ def _day(value: dt.date) -> int:
 def raw_rows(qs: QuerySet[Any, Any]) -> list[tuple[Any, ...]]:
     """The rows of a ``values_list`` query as the database driver returns them (no
     per-value conversion by Django: dates may come as ISO text on SQLite)."""
-    sql, params = qs.query.sql_with_params()
+    try:
+        sql, params = qs.query.sql_with_params()
+    except EmptyResultSet:  # e.g. stores of no operator: an operator with no aircraft yet
+        return []
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

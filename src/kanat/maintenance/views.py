@@ -15,6 +15,8 @@ from kanat.fleet.models import Aircraft
 from kanat.fleet.views import parse_instant
 from kanat.maintenance import forecasting
 from kanat.maintenance.models import TaskRevision
+from kanat.work import selectors as work_selectors
+from kanat.work.models import Defect
 
 STATUSES = ["overdue", "in_tolerance", "due_soon", "ok"]
 ROW_LIMIT = 2000
@@ -58,10 +60,20 @@ def due_list(request: HttpRequest) -> HttpResponse:
         ata=f["ata"] or None,
         limit=ROW_LIMIT,
     )
+    deferred = work_selectors.deferred_within(
+        Defect.objects.restrict(request.user)
+        .filter(aircraft__in=aircraft)
+        .select_related("aircraft"),
+        as_of,
+        horizon,
+    )
+    if f["ata"]:
+        deferred = deferred.filter(ata__startswith=f["ata"][:2])
     return render(
         request,
         "maintenance/due_list.html",
         {
+            "deferred": [(d, work_selectors.clock(d, as_of)) for d in deferred[:ROW_LIMIT]],
             "rows": result.rows,
             "truncated": result.total > ROW_LIMIT,
             "total": result.total,
