@@ -21,24 +21,12 @@ from kanat.maintenance import services as mx
 from kanat.records import canonical, chain, package, pdf
 from kanat.records.models import ChainLink
 from kanat.work import services as work
-from kanat.work.models import SignOff, StepKind
+from kanat.work.models import SignOff
 from tests import factories as f
 from tests.records.test_chain import tamper
-from tests.work.scenario import hangar
+from tests.work.scenario import hangar, sign_all_steps
 
 pytestmark = pytest.mark.django_db
-
-
-def _sign_all_steps(h, card, signer, *, value=1.0, part=None):
-    for step in card.steps.all():
-        kw = {}
-        if step.kind == StepKind.MEASURE:
-            kw["value"] = value
-        if step.kind == StepKind.REMOVE:
-            kw["removal_reason"] = "scheduled"
-        if step.kind == StepKind.INSTALL:
-            kw["part"] = part
-        work.sign_step(actor=signer, step=step, **kw)
 
 
 @pytest.fixture
@@ -81,12 +69,12 @@ def worked():
     cards = list(pkg.cards.order_by("seq"))
     gvi, prop, life, sb = cards
     for card in (gvi, sb):
-        _sign_all_steps(h, card, h.tech)
+        sign_all_steps(card, h.tech)
         work.sign_card(actor=h.tech, card=card)
-    _sign_all_steps(h, prop, h.tech, value=3.1)  # out of limits: a defect
+    sign_all_steps(prop, h.tech, value=3.1)  # out of limits: a defect
     work.sign_card(actor=h.tech, card=prop)
     work.inspect_card(actor=h.inspector, card=prop)
-    _sign_all_steps(h, life, h.tech, part=h.spare)
+    sign_all_steps(life, h.tech, part=h.spare)
     work.sign_card(actor=h.tech, card=life)
     defect = h.aircraft.defects.get()
     work.defer_defect(

@@ -96,3 +96,22 @@ def hangar(**kw: Any) -> Hangar:
         f.authorisation(u, q, privileges)
         people[name] = u
     return Hangar(op, ac, engine, spare, planner, tasks=tasks, **people)
+
+
+def sign_all_steps(
+    card: Any, signer: User, *, value: float = 1.0, part: Part | None = None
+) -> None:
+    """Sign every step of a card: measured ones with ``value``, a removal as scheduled, an
+    installation with ``part``."""
+    from kanat.work import services as work
+    from kanat.work.models import StepKind
+
+    for step in card.steps.all():
+        kw: dict[str, Any] = {}
+        if step.kind == StepKind.MEASURE:
+            kw["value"] = value
+        if step.kind == StepKind.REMOVE:
+            kw["removal_reason"] = "scheduled"
+        if step.kind == StepKind.INSTALL:
+            kw["part"] = part
+        work.sign_step(actor=signer, step=step, **kw)

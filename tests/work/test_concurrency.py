@@ -4,46 +4,18 @@ on a SQLite database file (make test's second pass)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any
-
 import pytest
-from django.db import connection
 
-from kanat.core.errors import Conflict
 from kanat.fleet.models import Installation
 from kanat.records import chain
 from kanat.work import services as work
 from kanat.work.models import Release, SignOff, StepKind
 from tests import factories as f
 from tests.factories import utc
+from tests.threads import race
 from tests.work.scenario import hangar
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
-
-
-def race(*calls: Callable[[], Any]) -> list[str]:
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[str] = []
-
-    def run(call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            call()
-            outcomes.append("won")
-        except Conflict as exc:
-            outcomes.append(f"conflict: {exc}")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(outcomes) == len(calls), f"a thread failed otherwise: {outcomes}"
-    return outcomes
 
 
 def _opened(h, *keys):

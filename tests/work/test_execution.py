@@ -21,7 +21,7 @@ from kanat.work.models import (
     SignOff,
     StepKind,
 )
-from tests.work.scenario import hangar
+from tests.work.scenario import hangar, sign_all_steps
 
 pytestmark = pytest.mark.django_db
 
@@ -31,18 +31,6 @@ def _package(h, *keys, part_task=False):
     if part_task:
         items.append(work.DueRef(h.tasks["ENG-LL"], h.engine))
     return work.create_package(actor=h.planner, aircraft=h.aircraft, title="A-check", items=items)
-
-
-def _sign_all_steps(h, card, signer, *, value=1.0, part=None):
-    for step in card.steps.all():
-        kw = {}
-        if step.kind == StepKind.MEASURE:
-            kw["value"] = value
-        if step.kind == StepKind.REMOVE:
-            kw["removal_reason"] = "scheduled"
-        if step.kind == StepKind.INSTALL:
-            kw["part"] = part
-        work.sign_step(actor=signer, step=step, **kw)
 
 
 def test_due_items_to_released_package_makes_compliance_records():
@@ -61,9 +49,9 @@ def test_due_items_to_released_package_makes_compliance_records():
     work.open_package(actor=h.planner, package=pkg)
 
     for card in (cards[h.tasks["GVI"].pk], prop):
-        _sign_all_steps(h, card, h.tech)
+        sign_all_steps(card, h.tech)
         work.sign_card(actor=h.tech, card=card)
-    _sign_all_steps(h, life, h.tech, part=h.spare)
+    sign_all_steps(life, h.tech, part=h.spare)
     work.sign_card(actor=h.tech, card=life)
     prop.refresh_from_db()
     assert prop.status == CardStatus.SIGNED  # critical: awaits its inspection
@@ -95,7 +83,7 @@ def test_out_of_limit_measurement_raises_a_defect_that_blocks_release_until_defe
     pkg = _package(h, "PROP")
     work.open_package(actor=h.planner, package=pkg)
     card = pkg.cards.get()
-    _sign_all_steps(h, card, h.tech, value=3.1)
+    sign_all_steps(card, h.tech, value=3.1)
     signed = SignOff.objects.get(step__kind=StepKind.MEASURE)
     assert signed.within_limits is False
     defect = Defect.objects.get(aircraft=h.aircraft)
@@ -116,7 +104,7 @@ def test_critical_task_needs_an_inspector_who_did_not_do_the_work():
     pkg = _package(h, "PROP")
     work.open_package(actor=h.planner, package=pkg)
     card = pkg.cards.get()
-    _sign_all_steps(h, card, h.inspector)
+    sign_all_steps(card, h.inspector)
     work.sign_card(actor=h.tech, card=card)
     with pytest.raises(RuleViolation, match="different person"):
         work.inspect_card(actor=h.inspector, card=card)
@@ -224,9 +212,9 @@ def test_signatures_outside_the_authorised_chapters_are_refused_with_the_reason(
     gvi, prop = pkg.cards.order_by("seq")
     with pytest.raises(NoAuthority, match="covers ATA chapters 05, not 61"):
         work.sign_step(actor=limited, step=prop.steps.first())
-    _sign_all_steps(h, gvi, limited)
+    sign_all_steps(gvi, limited)
     work.sign_card(actor=limited, card=gvi)
-    _sign_all_steps(h, prop, h.tech)
+    sign_all_steps(prop, h.tech)
     work.sign_card(actor=h.tech, card=prop)
     work.inspect_card(actor=h.inspector, card=prop)
     # the release covers every chapter of the package: 05 alone is not enough
@@ -255,7 +243,7 @@ def test_the_aircraft_is_under_maintenance_from_the_first_signature_until_its_re
     work.sign_step(actor=h.tech, step=life.steps.get(kind="install"), part=h.spare)
     work.sign_card(actor=h.tech, card=life)
     gvi = pkg.cards.get(task=h.tasks["GVI"])
-    _sign_all_steps(h, gvi, h.tech)
+    sign_all_steps(gvi, h.tech)
     work.sign_card(actor=h.tech, card=gvi)
     work.release_package(actor=h.certifier, package=pkg)
     assert grounding([h.aircraft.pk], timezone.now()) == {}

@@ -732,9 +732,24 @@ def sign_card(
             f"{', '.join(map(str, missing))} not signed yet",
             field="steps",
         )
-    authority = _authority(actor, Privilege.TASK, aircraft, card.ata, now)
+    signoff = _card_signoff(SignOffKind.CARD, Privilege.TASK, card, actor, remark, now)
+    if card.critical:
+        TaskCard.objects.filter(pk=card.pk).update(status=CardStatus.SIGNED)
+        card.status = CardStatus.SIGNED
+    else:
+        _done(card, now)
+    _audit(actor, "sign_card", signoff, aircraft, after=audit.snapshot(signoff))
+    return signoff
+
+
+def _card_signoff(
+    kind: str, privilege: str, card: TaskCard, actor: User, remark: str, now: dt.datetime
+) -> SignOff:
+    """A card's own signature (the card, or its inspection), checked and signed."""
+    aircraft = card.package.aircraft
+    authority = _authority(actor, privilege, aircraft, card.ata, now)
     signoff = SignOff.objects.create(
-        kind=SignOffKind.CARD,
+        kind=kind,
         card=card,
         remark=remark.strip(),
         signer=actor,
@@ -742,13 +757,7 @@ def sign_card(
         qualification_ref=authority.reference,
         signed_at=now,
     )
-    _sign(signoff, kind="card", aircraft=aircraft, signer=actor, authority=authority, at=now)
-    if card.critical:
-        TaskCard.objects.filter(pk=card.pk).update(status=CardStatus.SIGNED)
-        card.status = CardStatus.SIGNED
-    else:
-        _done(card, now)
-    _audit(actor, "sign_card", signoff, aircraft, after=audit.snapshot(signoff))
+    _sign(signoff, kind=kind, aircraft=aircraft, signer=actor, authority=authority, at=now)
     return signoff
 
 
@@ -782,17 +791,7 @@ def inspect_card(
             "the independent inspection is signed by a different person",
             field="signer",
         )
-    authority = _authority(actor, Privilege.INSPECTION, aircraft, card.ata, now)
-    signoff = SignOff.objects.create(
-        kind=SignOffKind.INSPECTION,
-        card=card,
-        remark=remark.strip(),
-        signer=actor,
-        authorisation=authority.authorisation,
-        qualification_ref=authority.reference,
-        signed_at=now,
-    )
-    _sign(signoff, kind="inspection", aircraft=aircraft, signer=actor, authority=authority, at=now)
+    signoff = _card_signoff(SignOffKind.INSPECTION, Privilege.INSPECTION, card, actor, remark, now)
     _done(card, now)
     _audit(actor, "inspect_card", signoff, aircraft, after=audit.snapshot(signoff))
     return signoff
