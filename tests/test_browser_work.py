@@ -31,11 +31,18 @@ def _sign_every_step(page) -> None:
         kind = step.get_attribute("data-kind")
         if kind == "measure":
             lo, hi = step.get_attribute("data-min"), step.get_attribute("data-max")
+            if hi is not None:
+                # typing a value outside the limits warns before anything is signed
+                field = step.locator("input[name=value]")
+                field.fill(f"{float(hi) + 1:g}")
+                assert "Outside the limits" in step.locator(".limit-warning").inner_text()
+                assert field.get_attribute("aria-invalid") == "true"
             if lo is not None and hi is not None:
                 value = (float(lo) + float(hi)) / 2
             else:
                 value = float(lo if lo is not None else hi if hi is not None else 1)
             step.locator("input[name=value]").fill(f"{value:g}")
+            assert step.locator(".limit-warning").inner_text() == ""
         elif kind == "remove":
             step.locator("select[name=removal_reason]").select_option("scheduled")
         elif kind == "install":

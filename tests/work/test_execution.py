@@ -297,3 +297,26 @@ def test_the_fleet_due_list_shows_deferred_defects_within_the_horizon():
     outsider.force_login(f.user(operator=f.operator()))
     page = outsider.get("/due/?horizon=30")
     assert page.status_code == 200 and d.number not in page.content.decode()
+
+
+def test_a_completed_package_takes_a_rectification_card_and_goes_back_to_work():
+    h = hangar()
+    pkg = _package(h, "PROP")
+    work.open_package(actor=h.planner, package=pkg)
+    card = pkg.cards.get()
+    sign_all_steps(card, h.tech, value=3.1)  # out of limits: a defect
+    work.sign_card(actor=h.tech, card=card)
+    work.inspect_card(actor=h.inspector, card=card)
+    pkg.refresh_from_db()
+    assert pkg.status == PackageStatus.COMPLETED
+    defect = Defect.objects.get(step__card=card)
+    with pytest.raises(RuleViolation, match="add a card that rectifies them"):
+        work.release_package(actor=h.certifier, package=pkg)
+    (fix,) = work.add_cards(actor=h.planner, package=pkg, defects=[defect])
+    pkg.refresh_from_db()
+    assert pkg.status == PackageStatus.IN_WORK and pkg.completed_at is None
+    sign_all_steps(fix, h.tech)
+    work.sign_card(actor=h.tech, card=fix)
+    work.release_package(actor=h.certifier, package=pkg)
+    defect.refresh_from_db()
+    assert defect.status == DefectStatus.CLOSED

@@ -8,6 +8,7 @@ import datetime as dt
 import importlib.util
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -199,7 +200,11 @@ def test_package_page_opens_adds_cards_and_shows_steps():
 
 def test_open_an_empty_package_is_refused_on_the_page():
     h = hangar()
-    pkg = work.create_package(actor=h.planner, aircraft=h.aircraft, title="Empty")
+    # create_package refuses an empty package now; one from before that rule (written
+    # directly here) still cannot be opened
+    pkg = WorkPackage.objects.create(
+        number="WP-2000-0001", aircraft=h.aircraft, title="Empty", created_at=timezone.now()
+    )
     r = client_for(h.planner).post(
         reverse("work:package_detail", args=[pkg.pk]), {"action": "open"}
     )
@@ -642,3 +647,306 @@ def test_the_board_shows_packages_released_in_the_last_30_days_only():
     html = client_for(h.planner).get(reverse("work:board")).content.decode()
     released = html.split('id="column-released"')[1]
     assert numbers[3] in released and numbers[40] not in html
+
+
+# --- a new user's walk: what the pages say before the click ----------------------------
+
+
+def _facts_pairs_wrapped(html: str) -> None:
+    """Each label of a ``dl.facts`` sits in one <div> with its value (a grid cell), so a
+    label never lands over another fact's value, whatever the number of columns."""
+    facts = html.split('<dl class="facts">')[1].split("</dl>")[0]
+    assert facts.count("<dt>") >= 3
+    assert facts.count("<div><dt>") == facts.count("<dt>") == facts.count("</dd></div>")
+
+
+def test_fact_lists_keep_each_label_with_its_value():
+    h = hangar()
+    pkg = _package(h, "PROP", part_task=True, open_it=True)
+    defect = work.raise_defect(
+        actor=h.tech, aircraft=h.aircraft, ata="32", description="Tyre cut", source="crew"
+    )
+    c = client_for(h.certifier)
+    for url in (
+        reverse("work:package_detail", args=[pkg.pk]),
+        reverse("work:card_detail", args=[_card(pkg, h.tasks["PROP"]).pk]),
+        reverse("work:card_detail", args=[_card(pkg, h.tasks["ENG-LL"]).pk]),
+        reverse("work:defect_detail", args=[defect.pk]),
+        reverse("fleet:aircraft_detail", args=[h.aircraft.pk]),
+    ):
+        _facts_pairs_wrapped(c.get(url).content.decode())
+
+
+def _prop_signed_outside_limits(h):
+    """The critical propeller card with its blade track measured outside its limits, the
+    card signed and inspected: the package is completed, with the defect it raised."""
+    pkg = _package(h, "PROP", open_it=True)
+    card = _card(pkg, h.tasks["PROP"])
+    for step in card.steps.order_by("seq"):
+        value = 3.1 if step.kind == StepKind.MEASURE else None
+        work.sign_step(actor=h.tech, step=step, value=value)
+    work.sign_card(actor=h.tech, card=card)
+    work.inspect_card(actor=h.inspector, card=card)
+    pkg.refresh_from_db()
+    assert pkg.status == PackageStatus.COMPLETED
+    return pkg, card, Defect.objects.get(step__card=card)
+
+
+def test_package_page_names_what_blocks_the_release_and_the_standard_statement():
+    h = hangar()
+    pkg, card, defect = _prop_signed_outside_limits(h)
+    c = client_for(h.certifier)
+    url = reverse("work:package_detail", args=[pkg.pk])
+    html = c.get(url).content.decode()
+    # the reading outside its limits is flagged in the card table
+    assert "outside limits" in html.split('id="cards"')[1].split("</table>")[0]
+    # the defects found in this work are listed, the open one marked as blocking
+    raised = html.split('id="raised-defects"')[1].split("</section>")[0]
+    assert defect.number in raised and "blocks the release" in raised
+    # the release panel names the blocker, linked, with what to do, before the button
+    release = html.split('id="release"')[1]
+    blockers = release.split('id="release-blockers"')[1].split("</div>")[0]
+    assert reverse("work:defect_detail", args=[defect.pk]) in blockers
+    assert defect.number in blockers and "defer it" in blockers
+    assert release.index('id="release-blockers"') < release.index('id="sign-release"')
+    # the certificate signed when the statement is left empty
+    assert work.STANDARD_STATEMENT in release.split('id="standard-statement"')[1]
+    r = c.post(url, {"action": "release", "statement": ""})
+    assert r.status_code == 400 and defect.number in r.content.decode()
+    # deferred, the defect no longer blocks; the release is signed with the standard text
+    work.defer_defect(
+        actor=h.certifier, defect=defect, category="C", mel_item="61-1", reason="track ok soon"
+    )
+    html = c.get(url).content.decode()
+    assert 'id="release-blockers"' not in html
+    assert "deferred: does not block" in html
+    assert c.post(url, {"action": "release", "statement": ""}).status_code == 302
+    pkg.refresh_from_db()
+    assert pkg.release.statement == work.STANDARD_STATEMENT
+
+
+def test_release_panel_says_when_the_signer_lacks_the_release_privilege():
+    h = hangar()
+    pkg = _package(h, "GVI", open_it=True)
+    card = _card(pkg, h.tasks["GVI"])
+    work.sign_step(actor=h.tech, step=card.steps.get())
+    work.sign_card(actor=h.tech, card=card)
+    html = client_for(h.inspector).get(reverse("work:package_detail", args=[pkg.pk]))
+    notice = html.content.decode().split('id="release-authority"')[1].split("</p>")[0]
+    assert h.inspector.username in notice and "release" in notice
+    html = client_for(h.certifier).get(reverse("work:package_detail", args=[pkg.pk]))
+    assert 'id="release-authority"' not in html.content.decode()
+
+
+def test_signing_outside_limits_names_the_defect_at_the_step():
+    h = hangar()
+    pkg = _package(h, "PROP", open_it=True)
+    card = _card(pkg, h.tasks["PROP"])
+    c = client_for(h.tech)
+    url = reverse("work:card_detail", args=[card.pk])
+    first = card.steps.get(seq=1)
+    r = c.post(url, {"action": "sign_step", "step": first.pk})
+    assert r.status_code == 302 and r["Location"].endswith("#step-1")
+    measure = card.steps.get(kind=StepKind.MEASURE)
+    r = c.post(url, {"action": "sign_step", "step": measure.pk, "value": "3.1"})
+    assert r.status_code == 302 and r["Location"].endswith(f"#step-{measure.seq}")
+    defect = Defect.objects.get(step=measure)
+    html = c.get(url).content.decode()
+    step_html = html.split(f'id="step-{measure.seq}"')[1].split("</article>")[0]
+    assert defect.number in step_html
+    assert reverse("work:defect_detail", args=[defect.pk]) in step_html
+    assert "outside its limits" in step_html
+    assert f"grounds {h.aircraft.serial} until it is deferred" in step_html
+    # shown once, in the step: not again at the top of the page
+    assert defect.number not in html.split('id="steps"')[0]
+    r = c.post(url, {"action": "sign_card"})
+    assert r.status_code == 400  # step 3 not signed
+    c.post(url, {"action": "sign_step", "step": card.steps.get(seq=3).pk})
+    r = c.post(url, {"action": "sign_card"})
+    assert r.status_code == 302 and r["Location"].endswith("#card-signature")
+
+
+def test_card_page_shows_the_part_coming_off_the_limits_hint_and_links_the_aircraft():
+    h = hangar()
+    pkg = _package(h, "PROP", part_task=True, open_it=True)
+    c = client_for(h.tech)
+    life = _card(pkg, h.tasks["ENG-LL"])
+    html = c.get(reverse("work:card_detail", args=[life.pk])).content.decode()
+    remove = html.split('data-kind="remove"')[1].split("</article>")[0]
+    assert "Fitted there now" in remove and h.engine.serial in remove
+    assert reverse("fleet:part_detail", args=[h.engine.pk]) in remove
+    assert reverse("fleet:aircraft_detail", args=[h.aircraft.pk]) in html
+    # once removed, nothing is fitted: the page says so rather than offering the part
+    work.sign_step(actor=h.tech, step=life.steps.get(seq=1), removal_reason="scheduled")
+    html = c.get(reverse("work:card_detail", args=[life.pk])).content.decode()
+    assert "Fitted there now" not in html
+    # the measured step: its limits as data for the inline warning, which is only a hint
+    prop = _card(pkg, h.tasks["PROP"])
+    html = c.get(reverse("work:card_detail", args=[prop.pk])).content.decode()
+    assert 'data-min="0"' in html and 'data-max="2.5"' in html
+    assert 'class="limit-warning" aria-live="polite"' in html
+    assert "work/work.js" in html
+    assert finders.find("work/work.js")
+
+
+def test_card_page_says_once_why_the_user_cannot_sign():
+    h = hangar()
+    pkg = _package(h, "GVI", open_it=True)
+    card = _card(pkg, h.tasks["GVI"])
+    url = reverse("work:card_detail", args=[card.pk])
+    nobody = f.user(role=Role.TECHNICIAN)
+    html = client_for(nobody).get(url).content.decode()
+    notice = html.split('id="authority-notice"')[1].split("</p>")[0]
+    assert "holds no authorisation" in notice and nobody.username in notice
+    assert html.count('id="authority-notice"') == 1
+    assert "Sign step 1" in html  # the buttons stay: the service is the gate
+    assert 'id="authority-notice"' not in client_for(h.tech).get(url).content.decode()
+    lapsed = hangar(expires_on=dt.date(2025, 1, 1))
+    lpkg = _package(lapsed, "GVI", open_it=True)
+    lcard = _card(lpkg, lapsed.tasks["GVI"])
+    html = (
+        client_for(lapsed.tech).get(reverse("work:card_detail", args=[lcard.pk])).content.decode()
+    )
+    assert "expired" in html.split('id="authority-notice"')[1].split("</p>")[0]
+
+
+def test_defer_form_only_for_those_who_may_defer_defaulting_to_category_c():
+    h = hangar()
+    defect = work.raise_defect(
+        actor=h.tech, aircraft=h.aircraft, ata="33", description="Nav light out", source="crew"
+    )
+    url = reverse("work:defect_detail", args=[defect.pk])
+    html = client_for(h.tech).get(url).content.decode()
+    assert "Sign the deferral" not in html
+    assert "holds no authorisation" in html.split('id="defer-refusal"')[1].split("</p>")[0]
+    html = client_for(h.planner).get(url).content.decode()
+    assert "Sign the deferral" not in html and "Your role does not defer" in html
+    html = client_for(h.certifier).get(url).content.decode()
+    assert "Sign the deferral" in html and 'id="defer-refusal"' not in html
+    assert '<option value="C" selected>' in html
+    assert '<option value="A" selected>' not in html
+
+
+def test_a_deferred_defect_keeps_its_category_on_the_form():
+    h = hangar()
+    defect = work.raise_defect(
+        actor=h.tech, aircraft=h.aircraft, ata="33", description="Nav light out", source="crew"
+    )
+    work.defer_defect(
+        actor=h.certifier, defect=defect, category="B", mel_item="33-1", reason="day only"
+    )
+    html = client_for(h.certifier).get(reverse("work:defect_detail", args=[defect.pk]))
+    form = html.content.decode().split('id="defer"')[1]
+    assert '<input type="hidden" name="category" value="B">' in form
+    assert '<select name="category"' not in form
+    assert "keeps its deadline" in form and 'name="deadline"' not in form
+    assert 'value="33-1"' in form  # the MEL item in force, to correct
+    later = (timezone.now() + dt.timedelta(days=5)).strftime("%Y-%m-%dT%H:%M")
+    a = work.raise_defect(
+        actor=h.tech, aircraft=h.aircraft, ata="33", description="Strobe out", source="crew"
+    )
+    work.defer_defect(
+        actor=h.certifier,
+        defect=a,
+        category="A",
+        mel_item="33-2",
+        reason="r",
+        deadline=dt.datetime.fromisoformat(later).replace(tzinfo=dt.UTC),
+    )
+    html = client_for(h.certifier).get(reverse("work:defect_detail", args=[a.pk]))
+    form = html.content.decode().split('id="defer"')[1]
+    assert '<input type="hidden" name="category" value="A">' in form
+    assert 'name="deadline"' in form and "states a new deadline" in form
+
+
+def test_an_expired_deferral_says_so_and_offers_no_deferral():
+    h = hangar()
+    found = timezone.now() - dt.timedelta(days=20)
+    defect = work.raise_defect(
+        actor=h.tech,
+        aircraft=h.aircraft,
+        ata="33",
+        description="Nav light out",
+        source="crew",
+        found_at=found,
+    )
+    work.defer_defect(
+        actor=h.certifier,
+        defect=defect,
+        category="C",
+        mel_item="33-1",
+        reason="r",
+        at=found + dt.timedelta(hours=1),
+    )
+    c = client_for(h.certifier)
+    html = c.get(reverse("work:defect_detail", args=[defect.pk])).content.decode()
+    status = html.split('id="defect-status"')[1].split("</h1>")[0]
+    assert "Deferral expired" in status and ">Deferred<" not in status
+    assert "Sign the deferral" not in html and "cannot be deferred again" in html
+    html = c.get(reverse("work:defect_list")).content.decode()
+    assert "Deferral expired" in html
+    assert reverse("fleet:aircraft_detail", args=[h.aircraft.pk]) in html.split('id="defects"')[1]
+
+
+def test_aircraft_page_links_to_its_packages_and_defects():
+    h = hangar()
+    _package(h, "GVI")
+    work.raise_defect(
+        actor=h.tech, aircraft=h.aircraft, ata="32", description="Tyre cut", source="crew"
+    )
+    html = client_for(h.planner).get(reverse("fleet:aircraft_detail", args=[h.aircraft.pk]))
+    links = html.content.decode().split('id="aircraft-work"')[1].split("</p>")[0]
+    assert f"{reverse('work:board')}?aircraft={h.aircraft.serial}&amp;released=all" in links
+    assert f"{reverse('work:defect_list')}?aircraft={h.aircraft.serial}" in links
+    assert "1 in hand" in links and "1 open or deferred" in links
+
+
+def test_the_board_links_older_released_packages_and_the_fleet_due_list():
+    h = hangar()
+    now = timezone.now()
+    t = now - dt.timedelta(days=40)
+    pkg = work.create_package(
+        actor=h.planner,
+        aircraft=h.aircraft,
+        title="Long ago",
+        items=[work.DueRef(h.tasks["GVI"])],
+        at=t,
+    )
+    work.open_package(actor=h.planner, package=pkg, at=t)
+    card = pkg.cards.get()
+    work.sign_step(actor=h.tech, step=card.steps.get(), at=t + dt.timedelta(hours=1))
+    work.sign_card(actor=h.tech, card=card, at=t + dt.timedelta(hours=1))
+    work.release_package(actor=h.certifier, package=pkg, at=t + dt.timedelta(hours=2))
+    c = client_for(h.planner)
+    html = c.get(reverse("work:board"), {"aircraft": h.aircraft.serial}).content.decode()
+    assert pkg.number not in html
+    assert f'href="?aircraft={h.aircraft.serial}&amp;released=all"' in html
+    assert reverse("maintenance:due_list") in html
+    html = c.get(
+        reverse("work:board"), {"aircraft": h.aircraft.serial, "released": "all"}
+    ).content.decode()
+    assert pkg.number in html.split('id="column-released"')[1]
+    assert "only the last 30 days" in html
+    assert '<input type="hidden" name="released" value="all">' in html
+
+
+def test_create_package_with_nothing_ticked_is_refused_on_the_page():
+    h = hangar()
+    r = client_for(h.planner).post(
+        reverse("work:package_create"), {"aircraft": h.aircraft.pk, "title": "Empty"}
+    )
+    assert r.status_code == 400
+    html = r.content.decode()
+    assert "tick at least one due item or defect" in html
+    assert "Create work package" not in html  # nothing to create: back to the due list
+    assert reverse("maintenance:aircraft_due", args=[h.aircraft.pk]) in html
+    assert not WorkPackage.objects.exists()
+
+
+def test_pages_have_a_skip_link_a_favicon_and_a_main_landmark():
+    h = hangar()
+    html = client_for(h.planner).get(reverse("work:board")).content.decode()
+    assert '<a class="skip-link" href="#main">' in html
+    assert html.index("skip-link") < html.index('<header class="top">')
+    assert '<main id="main"' in html
+    assert '<link rel="icon" type="image/svg+xml" href="data:image/svg+xml,' in html

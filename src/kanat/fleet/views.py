@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import Count, Max, Min
@@ -174,6 +175,7 @@ def aircraft_detail(request: HttpRequest, pk: int) -> HttpResponse:
     flights = Flight.objects.restrict(request.user).filter(aircraft=aircraft)
     stats = flights.aggregate(n=Count("id"), first=Min("takeoff"), last=Max("landing"))
     context |= {
+        "work": _work_of(aircraft, request.user),
         "history": history,
         "flights": flights.order_by("-takeoff")[:30],
         "flight_stats": stats,
@@ -181,6 +183,20 @@ def aircraft_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "airborne": bool(selectors.airborne_now([aircraft.pk], now)),
     }
     return render(request, "fleet/aircraft_detail.html", context)
+
+
+def _work_of(aircraft: AircraftModel, user: Any) -> dict[str, int]:
+    """Counts for the links to the aircraft's work packages and defects (the work pages)."""
+    from kanat.work.models import Defect, DefectStatus, PackageStatus, WorkPackage
+
+    packages = WorkPackage.objects.restrict(user).filter(aircraft=aircraft)
+    return {
+        "packages": packages.count(),
+        "in_hand": packages.exclude(status=PackageStatus.RELEASED).count(),
+        "defects": Defect.objects.restrict(user)
+        .filter(aircraft=aircraft, status__in=[DefectStatus.OPEN, DefectStatus.DEFERRED])
+        .count(),
+    }
 
 
 def part_list(request: HttpRequest) -> HttpResponse:

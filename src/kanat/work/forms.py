@@ -91,7 +91,10 @@ class DefectForm(ServiceErrorMixin, forms.Form):
 
 
 class DeferForm(ServiceErrorMixin, forms.Form):
-    category = forms.ChoiceField(label="MEL category", choices=MelCategory.choices)
+    # C (10 days) is the common case; A needs its own deadline and is chosen on purpose
+    category = forms.ChoiceField(
+        label="MEL category", choices=MelCategory.choices, initial=MelCategory.C
+    )
     mel_item = forms.CharField(label="MEL item", max_length=40)
     reason = forms.CharField(max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
     deadline = forms.DateTimeField(

@@ -111,6 +111,16 @@ def deferred_within(
     return qs.order_by("deadline")
 
 
+def release_blockers(package: WorkPackage) -> QuerySet[Defect]:
+    """Defects this package's work found that are open (not deferred) and not rectified by
+    a card of the package: the release waits for them."""
+    return (
+        Defect.objects.filter(step__card__package=package, status=DefectStatus.OPEN)
+        .exclude(cards__package=package)
+        .order_by("number")
+    )
+
+
 BOARD_COLUMNS = list(PackageStatus)
 
 

@@ -30,6 +30,7 @@ from kanat.maintenance.models import Task, TaskKind, TaskRevision
 from kanat.people.models import Privilege
 from kanat.people.services import Authority, chapter_of, signing_authority
 from kanat.records import chain
+from kanat.work import selectors
 from kanat.work.models import (
     MEL_DAYS,
     CardStatus,
@@ -61,7 +62,14 @@ STANDARD_STATEMENT = (
     "the approved data and that the aircraft is ready for release to service in respect of "
     "that work."
 )
-EDITABLE = (PackageStatus.DRAFT, PackageStatus.OPEN, PackageStatus.IN_WORK)
+# a completed package takes more cards (a defect its work found, rectified before the
+# release): it goes back to in work
+EDITABLE = (
+    PackageStatus.DRAFT,
+    PackageStatus.OPEN,
+    PackageStatus.IN_WORK,
+    PackageStatus.COMPLETED,
+)
 WORKING = (PackageStatus.OPEN, PackageStatus.IN_WORK)
 
 
@@ -391,7 +399,7 @@ def add_cards(
     defects: Iterable[Defect] = (),
     at: dt.datetime | None = None,
 ) -> list[TaskCard]:
-    """More cards on a package that is not yet completed."""
+    """More cards on a package not yet released; a completed one goes back to in work."""
     require(actor, Capability.PLAN_WORK)
     now = _at(at)
     package = _locked_package(package)
@@ -403,6 +411,11 @@ def add_cards(
     cards += [_defect_card(package, d) for d in defects]
     if not cards:
         raise RuleViolation("choose at least one due item or defect", field="items")
+    if package.status == PackageStatus.COMPLETED:
+        WorkPackage.objects.filter(pk=package.pk).update(
+            status=PackageStatus.IN_WORK, completed_at=None
+        )
+        package.status, package.completed_at = PackageStatus.IN_WORK, None
     _audit(actor, "add_cards", package, package.aircraft, after={"cards": [c.seq for c in cards]})
     return cards
 
@@ -844,14 +857,11 @@ def release_package(
             f"({package.completed_at:%Y-%m-%d %H:%M} UTC)",
             field="at",
         )
-    found = (
-        Defect.objects.filter(step__card__package=package, status=DefectStatus.OPEN)
-        .exclude(cards__package=package)
-        .values_list("number", flat=True)
-    )
+    found = [d.number for d in selectors.release_blockers(package)]
     if found:
         raise RuleViolation(
-            f"defects found in this work are open and not deferred: {', '.join(found)}",
+            f"defects found in this work are open and not deferred: {', '.join(found)}: "
+            "defer them, or add a card that rectifies them to this package",
             field="defects",
         )
     cards = list(package.cards.select_related("task", "part").order_by("seq"))
@@ -1046,8 +1056,8 @@ def defer_defect(
     current = defect.deferrals.filter(superseded_by__isnull=True).first()
     if current is not None and current.deadline <= now:
         raise Conflict(
-            f"{defect}'s deferral ran out at {current.deadline:%Y-%m-%d %H:%M} UTC: it is no "
-            "longer deferred but rectified (it grounds the aircraft until then)",
+            f"{defect}'s deferral ran out at {current.deadline:%Y-%m-%d %H:%M} UTC: it cannot be "
+            "deferred again, and it grounds the aircraft until it is rectified",
             field="defect",
         )
     if current is not None and category != current.category:

@@ -21,15 +21,19 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
-from kanat.core.errors import Conflict, NotAllowed, RuleViolation
+from kanat.core.errors import Conflict, NoAuthority, NotAllowed, RuleViolation
 from kanat.core.models import Operator
 from kanat.core.roles import Capability, role_allows
 from kanat.core.tenancy import get_restricted_or_404
 from kanat.fleet.models import Aircraft, Installation, Part
 from kanat.maintenance import forecasting
 from kanat.maintenance.models import Task
+from kanat.people.models import Privilege
+from kanat.people.services import chapter_of, signing_authority
 from kanat.work import selectors, services
 from kanat.work.forms import (
     CardSignForm,
@@ -74,6 +78,27 @@ def _status(exc: RuleViolation | None) -> int:
     if exc is None:
         return 200
     return 409 if isinstance(exc, Conflict) else 400
+
+
+def authority_refusal(
+    user: Any, privilege: str, aircraft: Aircraft, ata: str, at: dt.datetime
+) -> str | None:
+    """Why ``user`` may not sign ``privilege`` on this aircraft's type and chapter now
+    (``signing_authority``'s reason), or None when they may. A read for the page, so that
+    nobody finds out on the click; the service checks again when they sign."""
+    try:
+        signing_authority(
+            signer=user,
+            privilege=privilege,
+            aircraft_type=aircraft.variant.aircraft_type,
+            ata=ata,
+            at=at,
+        )
+    except NoAuthority as exc:
+        return exc.message
+    except RuleViolation as exc:  # an ATA without a chapter: the service refuses it too
+        return exc.message
+    return None
 
 
 def parse_refs(values: list[str], aircraft: Aircraft, user: Any) -> list[services.DueRef]:
@@ -145,24 +170,35 @@ RELEASED_DAYS = 30  # the board's released column: packages released in the last
 
 
 def board(request: HttpRequest) -> HttpResponse:
+    """Packages by status. The released column keeps the last ``RELEASED_DAYS`` days, or
+    every released package with ``?released=all``."""
     qs = WorkPackage.objects.restrict(request.user)
     hub_staff = request.user.operator_id is None  # type: ignore[union-attr]
-    f = {k: request.GET.get(k, "") for k in ("operator", "aircraft")}
+    f = {k: request.GET.get(k, "") for k in ("operator", "aircraft", "released")}
+    if f["released"] != "all":
+        f["released"] = ""
     if f["operator"] and hub_staff:
         qs = qs.filter(aircraft__operator__code=f["operator"])
     if f["aircraft"]:
         qs = qs.filter(aircraft__serial=f["aircraft"])
+    since = None if f["released"] else timezone.now() - dt.timedelta(days=RELEASED_DAYS)
     aircraft = Aircraft.objects.restrict(request.user).filter(packages__isnull=False).distinct()
+    serials = list(aircraft.order_by("serial").values_list("serial", flat=True))
+    if f["aircraft"] and f["aircraft"] not in serials:
+        serials.insert(0, f["aircraft"])  # an aircraft with no package yet: keep the choice
+    kept = {k: v for k, v in f.items() if v and k != "released"}
     return render(
         request,
         "work/board.html",
         {
-            "columns": selectors.board(qs, timezone.now() - dt.timedelta(days=RELEASED_DAYS)),
+            "columns": selectors.board(qs, since),
             "released_days": RELEASED_DAYS,
             "filters": f,
+            "all_released_url": "?" + urlencode({**kept, "released": "all"}),
+            "recent_released_url": "?" + urlencode(kept) if kept else "?",
             "hub_staff": hub_staff,
             "operators": Operator.objects.restrict(request.user).order_by("code"),
-            "aircraft_serials": aircraft.order_by("serial").values_list("serial", flat=True),
+            "aircraft_serials": serials,
         },
     )
 
@@ -184,7 +220,16 @@ def package_create(request: HttpRequest) -> HttpResponse:
     item_values = request.POST.getlist("item")
     defect_values = request.POST.getlist("defect")
     error: RuleViolation | None = None
-    if form.is_valid():
+    if not item_values and not defect_values:
+        # no empty drafts: a package is made from what was ticked on the due page
+        form.is_valid()
+        error = RuleViolation(
+            "tick at least one due item or defect on the aircraft's due list: "
+            "a package is made from them",
+            field="items",
+        )
+        form.add_service_error(error)
+    elif form.is_valid():
         try:
             items = parse_refs(item_values, aircraft, request.user)
             defects = chosen_defects(defect_values, aircraft, request.user)
@@ -216,6 +261,7 @@ def package_create(request: HttpRequest) -> HttpResponse:
             "form": form,
             "items": [(v, _item_label(v, request.user)) for v in item_values],
             "defects": chosen_defects_or_none(defect_values, aircraft, request.user),
+            "nothing_chosen": not item_values and not defect_values,
         },
         status=_status(error) if error else 400,
     )
@@ -317,7 +363,31 @@ def _package_context(
         card.card_signoff = next((s for s in standing if s.kind == SignOffKind.CARD), None)
         card.inspection = next((s for s in standing if s.kind == SignOffKind.INSPECTION), None)
     may_plan = may(user, Capability.PLAN_WORK)
+    may_perform = may(user, Capability.PERFORM_WORK)
     editable = package.status in services.EDITABLE
+    # the defects this work found: one still open, not deferred and not rectified by a card
+    # of this package blocks the release (release_package's rule, read here beforehand)
+    rectified_here = {c.defect_id: c for c in cards if c.defect_id}
+    raised = list(
+        Defect.objects.restrict(user)
+        .filter(step__card__package=package)
+        .select_related("step__card")
+        .order_by("number")
+    )
+    blocking = set(selectors.release_blockers(package).values_list("pk", flat=True))
+    for d in raised:
+        d.clock = selectors.clock(d, now)  # type: ignore[attr-defined]
+        d.rectified_by = rectified_here.get(d.pk)  # type: ignore[attr-defined]
+        d.blocks = d.pk in blocking  # type: ignore[attr-defined]
+    blockers = [d for d in raised if d.blocks]  # type: ignore[attr-defined]
+    release_refusal = None
+    if package.status == PackageStatus.COMPLETED and may_perform:
+        chapters = sorted({_chapter(c.ata) for c in cards})
+        reasons = [
+            authority_refusal(user, Privilege.RELEASE, package.aircraft, chapter, now)
+            for chapter in chapters
+        ]
+        release_refusal = "; ".join(dict.fromkeys(r for r in reasons if r)) or None
     release = None
     compliances: list[Any] = []
     if package.status == PackageStatus.RELEASED:
@@ -335,8 +405,12 @@ def _package_context(
         "release": release,
         "compliances": compliances,
         "may_plan": may_plan,
-        "may_perform": may(user, Capability.PERFORM_WORK),
+        "may_perform": may_perform,
         "editable": editable,
+        "raised": raised,
+        "blockers": blockers,
+        "release_refusal": release_refusal,
+        "standard_statement": services.STANDARD_STATEMENT,  # signed when left empty
         "due_rows": due_choices(package.aircraft, user, now) if may_plan and editable else [],
         "defects": (
             [d for d in open_defects(package.aircraft, user, now) if not d.on_card]  # type: ignore[attr-defined]
@@ -344,6 +418,13 @@ def _package_context(
             else []
         ),
     }
+
+
+def _chapter(ata: str) -> str:
+    try:
+        return chapter_of(ata)
+    except RuleViolation:
+        return ata  # signing_authority names the fault
 
 
 def _corrected(signoff: SignOff, card: TaskCard) -> bool:
@@ -398,12 +479,15 @@ def card_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action", "")
         done = ""
+        anchor = "card-signature"  # where the page opens again, with the message
+        signoff: SignOff | None = None
         if action == "sign_step":
             step = _step_of(card, request.POST.get("step", ""))
+            anchor = f"step-{step.seq}"
             form = StepSignForm(request.POST, parts=install_choices(step, card, user))
             if form.is_valid():
                 d = form.cleaned_data
-                _, error = _call(
+                signoff, error = _call(
                     services.sign_step,
                     actor=user,
                     step=step,
@@ -417,23 +501,24 @@ def card_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 error = RuleViolation(f"step {step.seq}: check the values entered")
             bound[f"step-{step.pk}"] = form
         elif action == "correct":
-            signoff = _signoff_of(card, request.POST.get("signoff", ""))
+            corrected = _signoff_of(card, request.POST.get("signoff", ""))
+            anchor = f"step-{corrected.step.seq}"  # type: ignore[union-attr]
             form = CorrectionForm(request.POST)
             if form.is_valid():
                 d = form.cleaned_data
-                _, error = _call(
+                signoff, error = _call(
                     services.sign_step,
                     actor=user,
-                    step=signoff.step,
+                    step=corrected.step,
                     value=d["value"],
                     remark=d["remark"],
-                    corrects=signoff,
+                    corrects=corrected,
                     correction_reason=d["correction_reason"],
                 )
-                done = f"Step {signoff.step.seq}: sign-off corrected."  # type: ignore[union-attr]
+                done = f"Step {corrected.step.seq}: sign-off corrected."  # type: ignore[union-attr]
             else:
                 error = RuleViolation("a correction needs its reason", field="correction_reason")
-            bound[f"correct-{signoff.pk}"] = form
+            bound[f"correct-{corrected.pk}"] = form
         elif action in ("sign_card", "inspect"):
             form = CardSignForm(request.POST)
             form.is_valid()
@@ -445,8 +530,11 @@ def card_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             error = RuleViolation(f"unknown action {action!r}", field="action")
         if error is None:
-            messages.success(request, done)
-            return redirect(reverse("work:card_detail", args=[card.pk]) + "#steps")
+            tag = anchor if anchor.startswith("step-") else ""
+            messages.success(request, done, extra_tags=tag)
+            if signoff is not None and signoff.within_limits is False:
+                messages.warning(request, _outside_limits(signoff, card, user), extra_tags=tag)
+            return redirect(reverse("work:card_detail", args=[card.pk]) + f"#{anchor}")
         for form in bound.values():
             if not form.errors or error.field in form.fields:
                 form.add_service_error(error)
@@ -456,6 +544,41 @@ def card_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "work/card_detail.html",
         _card_context(request, card, bound, error),
         status=_status(error),
+    )
+
+
+def _outside_limits(signoff: SignOff, card: TaskCard, user: Any) -> str:
+    """The message after a reading outside its limits: the defect it raised (or that it
+    keeps open), linked, and what that means for the aircraft."""
+    step = signoff.step
+    assert step is not None
+    reading = f"{step.measure_name} {signoff.value:g} {step.measure_unit}".strip()
+    serial = card.package.aircraft.serial
+    defect = (
+        Defect.objects.restrict(user)
+        .filter(step=step)
+        .exclude(status=DefectStatus.CLOSED)
+        .order_by("-raised_at", "-id")
+        .first()
+    )
+    if defect is None:
+        return format_html(
+            "{} is outside its limits ({}).", reading, step.limits_text or "see the card"
+        )
+    link = reverse("work:defect_detail", args=[defect.pk])
+    if defect.status == DefectStatus.OPEN:
+        consequence = format_html(
+            "it grounds {} until it is deferred under the MEL or rectified", serial
+        )
+    else:
+        consequence = format_html("it stays deferred under its MEL category")
+    return format_html(
+        '{} is outside its limits ({}): defect <a href="{}">{}</a> was raised from it; {}.',
+        reading,
+        step.limits_text or "see the card",
+        link,
+        defect.number,
+        consequence,
     )
 
 
@@ -493,6 +616,14 @@ def _card_context(
     working = package.status in services.WORKING
     may_perform = may(user, Capability.PERFORM_WORK)
     card_open = card.status in (CardStatus.OPEN, CardStatus.IN_WORK)
+    now = timezone.now()
+    aircraft = package.aircraft
+    # the messages of a signature show in the step signed (the page opens at its anchor)
+    flash = list(messages.get_messages(request))
+    by_step: dict[str, list[Any]] = {}
+    for m in flash:
+        tag = next((t for t in (m.extra_tags or "").split() if t.startswith("step-")), "")
+        by_step.setdefault(tag, []).append(m)
     steps = []
     all_signed = True
     for step in card.steps.select_related("position"):
@@ -501,7 +632,20 @@ def _card_context(
         )
         history = [s for s in signoffs if s.kind == SignOffKind.STEP and s.step_id == step.pk]
         all_signed = all_signed and current is not None
-        row: dict[str, Any] = {"step": step, "current": current, "history": history}
+        row: dict[str, Any] = {
+            "step": step,
+            "current": current,
+            "history": history,
+            "messages": by_step.get(f"step-{step.seq}", []),
+        }
+        if step.kind == StepKind.REMOVE and current is None and step.position_id is not None:
+            # what comes off: the part fitted at the position now
+            row["fitted"] = (
+                Installation.objects.restrict(user)
+                .filter(aircraft=aircraft, position_id=step.position_id, removed_at__isnull=True)
+                .select_related("part__part_number")
+                .first()
+            )
         if working and may_perform and card_open and current is None:
             parts = install_choices(step, card, user) if step.kind == StepKind.INSTALL else None
             row["form"] = bound.get(f"step-{step.pk}") or StepSignForm(parts=parts)
@@ -521,28 +665,44 @@ def _card_context(
     card_signoff = next((s for s in standing if s.kind == SignOffKind.CARD), None)
     inspection = next((s for s in standing if s.kind == SignOffKind.INSPECTION), None)
     performed = any(s.signer_id == user.pk for s in standing if s.kind != SignOffKind.INSPECTION)
+    can_sign_card = working and may_perform and card_signoff is None and all_signed
+    can_inspect = (
+        working
+        and may_perform
+        and card.critical
+        and card.status == CardStatus.SIGNED
+        and inspection is None
+        and not performed
+    )
+    raised = list(Defect.objects.restrict(user).filter(step__card=card).order_by("number"))
+    for d in raised:
+        d.clock = selectors.clock(d, now)  # type: ignore[attr-defined]
+    # say at the top, once, why this user's signatures would be refused
+    sign_refusal = inspect_refusal = None
+    if working and may_perform and card_open:
+        sign_refusal = authority_refusal(user, Privilege.TASK, aircraft, card.ata, now)
+    if can_inspect:
+        inspect_refusal = authority_refusal(user, Privilege.INSPECTION, aircraft, card.ata, now)
     return {
         "card": card,
         "package": package,
-        "aircraft": package.aircraft,
+        "aircraft": aircraft,
+        "top_messages": [m for m in flash if not any(m in row["messages"] for row in steps)],
+        "sign_refusal": sign_refusal,
+        "inspect_refusal": inspect_refusal,
         "steps": steps,
         "card_signoff": card_signoff,
         "inspection": inspection,
         "error": error,
         "working": working,
         "may_perform": may_perform,
-        "can_sign_card": working and may_perform and card_signoff is None and all_signed,
+        "can_sign_card": can_sign_card,
         "all_signed": all_signed,
-        "can_inspect": working
-        and may_perform
-        and card.critical
-        and card.status == CardStatus.SIGNED
-        and inspection is None
-        and not performed,
+        "can_inspect": can_inspect,
         "performed": performed,
         "sign_card_form": bound.get("sign_card") or CardSignForm(),
         "inspect_form": bound.get("inspect") or CardSignForm(),
-        "raised": Defect.objects.restrict(user).filter(step__card=card).order_by("number"),
+        "raised": raised,
     }
 
 
@@ -632,10 +792,22 @@ def _defect_initial(request: HttpRequest) -> dict[str, Any]:
 @require_http_methods(["GET", "POST"])
 def defect_detail(request: HttpRequest, pk: int) -> HttpResponse:
     qs = Defect.objects.select_related(
-        "aircraft__operator", "raised_by", "step__card__package", "closure__signer"
+        "aircraft__operator",
+        "aircraft__variant__aircraft_type",
+        "raised_by",
+        "step__card__package",
+        "closure__signer",
     )
     defect = get_restricted_or_404(qs, request.user, pk=pk)
-    form = DeferForm(request.POST or None)
+    in_force = (
+        defect.deferrals.filter(superseded_by__isnull=True).order_by("-signed_at", "-id").first()
+        if defect.status == DefectStatus.DEFERRED
+        else None
+    )
+    # a later deferral keeps the category in force (the service refuses a change)
+    locked = in_force.category if in_force is not None else None
+    initial = {"category": locked, "mel_item": in_force.mel_item} if in_force else None
+    form = DeferForm(request.POST or None, initial=initial)
     error: RuleViolation | None = None
     if request.method == "POST":
         if form.is_valid():
@@ -664,19 +836,41 @@ def defect_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     superseded = {d.supersedes_id for d in deferrals if d.supersedes_id}
     closure = getattr(defect, "closure", None) if defect.status == DefectStatus.CLOSED else None
+    clock = selectors.clock(defect, now)
+    defect.clock = clock  # type: ignore[attr-defined]
+    # who may defer, said before the form rather than on its click
+    defer_refusal = None
+    if defect.status == DefectStatus.CLOSED:
+        pass
+    elif not may(request.user, Capability.PERFORM_WORK):
+        defer_refusal = "Your role does not defer defects: certifying staff do."
+    elif clock is not None and clock.expired:
+        defer_refusal = (
+            f"The deferral ran out at {clock.deadline:%Y-%m-%d %H:%M} UTC: it cannot be "
+            f"deferred again. The defect grounds {defect.aircraft.serial} until it is "
+            "rectified: add it to a work package from the aircraft's due list."
+        )
+    else:
+        reason = authority_refusal(
+            request.user, Privilege.RELEASE, defect.aircraft, defect.ata, now
+        )
+        if reason:
+            defer_refusal = f"You cannot sign a deferral of this defect: {reason}"
     return render(
         request,
         "work/defect_detail.html",
         {
             "defect": defect,
-            "clock": selectors.clock(defect, now),
+            "clock": clock,
             "deferrals": [(d, d.pk in superseded) for d in deferrals],
             "cards": defect.cards.select_related("package").order_by("package__number", "seq"),
             "closure": closure,
             "form": form,
             "error": error,
-            "may_defer": may(request.user, Capability.PERFORM_WORK)
-            and defect.status != DefectStatus.CLOSED,
+            "may_defer": defect.status != DefectStatus.CLOSED and defer_refusal is None,
+            "defer_refusal": defer_refusal,
+            "locked_category": locked,
+            "in_force": in_force,
         },
         status=_status(error),
     )
