@@ -167,3 +167,126 @@ def authorisation(holder: User, qual: Any, privileges: list[str], **kw: Any) -> 
         valid_from=kw.pop("valid_from", utc(2024, 1, 1)),
         **kw,
     )
+
+
+# --- stores (kanat.inventory) ----------------------------------------------------------
+
+
+def location(**kw: Any) -> Any:
+    from kanat.inventory import services as inv
+
+    n = next(_seq)
+    return inv.create_location(
+        actor=None,
+        code=kw.pop("code", f"LOC{n}"),
+        name=kw.pop("name", f"Store {n}"),
+        kind=kw.pop("kind", "hub_store"),
+    )
+
+
+def supplier(**kw: Any) -> Any:
+    from kanat.inventory import services as inv
+
+    n = next(_seq)
+    return inv.create_supplier(
+        actor=None, code=kw.pop("code", f"SUP{n}"), name=kw.pop("name", f"Supplier {n}"), **kw
+    )
+
+
+def purchase_order(lines: list[tuple[PartNumber, Any]], **kw: Any) -> Any:
+    from kanat.inventory import services as inv
+
+    n = next(_seq)
+    return inv.create_purchase_order(
+        actor=None,
+        number=kw.pop("number", f"PO-{n}"),
+        supplier=kw.pop("supplier_", None) or supplier(),
+        lines=lines,
+        **kw,
+    )
+
+
+def batch_stock(
+    qty: Any = 10, *, pn: PartNumber | None = None, loc: Any = None, owner: Any = None, **kw: Any
+) -> Any:
+    """A batch of ``qty`` received into a location through a purchase order."""
+    from kanat.inventory import services as inv
+
+    n = next(_seq)
+    actor, at = kw.pop("actor", None), kw.pop("at", None)
+    pn = pn or part_number(tracking=PartTracking.BATCH)
+    po = purchase_order([(pn, qty)], operator=owner)
+    receipt = inv.receive_against_po(
+        actor=actor,
+        order=po,
+        delivery_ref=f"DN-{n}",
+        location=loc or location(),
+        receipts=[
+            inv.Receipt(
+                line=po.lines.get(),
+                quantity=qty,
+                batch=kw.pop("batch", f"B{n}"),
+                certificate_ref=kw.pop("certificate_ref", f"COC-{n}"),
+                **kw,
+            )
+        ],
+        at=at,
+    )
+    return receipt.items.get()
+
+
+def serial_stock(*, pn: PartNumber | None = None, loc: Any = None, owner: Any = None) -> Any:
+    """One serialised part received into a location through a purchase order."""
+    from kanat.inventory import services as inv
+
+    n = next(_seq)
+    pn = pn or part_number(tracking=PartTracking.SERIAL)
+    po = purchase_order([(pn, 1)], operator=owner)
+    receipt = inv.receive_against_po(
+        actor=None,
+        order=po,
+        delivery_ref=f"DN-{n}",
+        location=loc or location(),
+        receipts=[inv.Receipt(line=po.lines.get(), serial=f"RS-{n}", certificate_ref=f"F1-{n}")],
+    )
+    return receipt.items.get()
+
+
+# --- production (engineering data) -----------------------------------------------------
+
+
+def part_master(*, pn: PartNumber | None = None, **kw: Any) -> Any:
+    """A part number (made unless given) with its part master (default: made locally, each)."""
+    from kanat.production import services as production
+
+    tracking = kw.pop("tracking", PartTracking.SERIAL)
+    pn = pn or part_number(tracking=tracking)
+    return production.define_part_master(
+        actor=None,
+        part_number=pn,
+        revision=kw.pop("revision", "A"),
+        make_buy=kw.pop("make_buy", "make"),
+        origin=kw.pop("origin", "local"),
+        uom=kw.pop("uom", "ea"),
+        **kw,
+    )[0]
+
+
+def bom(assembly: PartNumber, lines: list[tuple[PartNumber, Any]], *, release: bool = True) -> Any:
+    """A BOM revision of ``assembly`` with lines [(child, quantity)] numbered 10, 20...;
+    released unless ``release`` is false."""
+    from kanat.production import services as production
+
+    b = production.create_bom_revision(actor=None, part_number=assembly, copy_latest=False)
+    for i, (child, qty) in enumerate(lines, start=1):
+        production.add_bom_line(actor=None, bom=b, find_number=10 * i, child=child, quantity=qty)
+    return production.release_bom(actor=None, bom=b) if release else b
+
+
+def work_centre(**kw: Any) -> Any:
+    from kanat.production import services as production
+
+    n = next(_seq)
+    return production.define_work_centre(
+        actor=None, code=kw.pop("code", f"WC{n}"), name=kw.pop("name", f"Work centre {n}")
+    )

@@ -17,6 +17,8 @@ from kanat.fleet import services
 from kanat.fleet.models import Aircraft, Flight, Installation, Part
 from kanat.flightdata.models import Finding, FlightLog
 from kanat.flightdata.services import import_flight_log
+from kanat.inventory import services as inv
+from kanat.inventory.models import PurchaseOrder, StockItem, StockMovement
 from kanat.maintenance import services as mx
 from kanat.people.models import Authorisation, Qualification
 from kanat.work import services as work
@@ -61,9 +63,27 @@ OBJECT_ROUTES: dict[str, type] = {
     "defect-detail": Defect,
     "defect-defer": Defect,
     "signoff-detail": SignOff,
+    "inventory:po_detail": PurchaseOrder,
+    "stockitem-detail": StockItem,
+    "stockitem-transfer": StockItem,
+    "stockitem-issue": StockItem,
+    "stockmovement-detail": StockMovement,
+    "purchaseorder-detail": PurchaseOrder,
+    "purchaseorder-receive": PurchaseOrder,
 }
 # object routes that take only POST (the walk posts to them)
-POST_ONLY = ("-remove", "-open", "-add-cards", "-release", "-sign", "-inspect", "-defer")
+POST_ONLY = (
+    "-remove",
+    "-open",
+    "-add-cards",
+    "-release",
+    "-sign",
+    "-inspect",
+    "-defer",
+    "-transfer",
+    "-issue",
+    "-receive",
+)
 POST_ONLY_PAGES = {"flightdata:finding_defect"}
 # pages whose forms post back to them: the walk posts there too
 POSTED_PAGES = {"work:package_detail", "work:card_detail", "work:defect_detail"}
@@ -100,9 +120,35 @@ NO_OBJECT_ROUTES: dict[str, str] = {
     "taskstep-list": "list, restricted",
     "defect-list": "list, restricted",
     "signoff-list": "list, restricted",
+    "inventory:stock": "list, restricted (the caller's operator's stock)",
+    "inventory:po_list": "list, restricted",
+    "inventory:reorder": "suggestions from the caller's minimum stocks and stock",
+    "stockitem-list": "list, restricted",
+    "stockmovement-list": "list, restricted",
+    "purchaseorder-list": "list, restricted",
+}
+# Hub-only data (no tenant, but not for operators: the joint venture's engineering data
+# under licence): every operator user gets 403 whatever the id.
+HUB_ONLY_ROUTES = {
+    "partmaster-list",
+    "partmaster-detail",
+    "product-list",
+    "product-detail",
+    "bom-list",
+    "bom-detail",
+    "bom-explode",
+    "bom-compare",
+    "workcentre-list",
+    "workcentre-detail",
+    "routing-list",
+    "routing-detail",
+    "production:bom_list",
+    "production:bom_detail",
+    "production:routing_detail",
 }
 # Reference data shared by every operator (no tenant): visible to all signed-in users.
 SHARED_ROUTES = {
+    "stocklocation-list",
     "variant-list",
     "variant-detail",
     "aircrafttype-list",
@@ -175,6 +221,16 @@ def world(tmp_path):
     card = pkg.cards.get()
     step = card.steps.get()
     signoff = work.sign_step(actor=tech, step=step, remark=SECRET)
+    store = f.location(code="STORE-1")
+    po = f.purchase_order([(pn, 2)], number=f"{SECRET}-PO", operator=alpha)
+    stock = inv.receive_against_po(
+        actor=None,
+        order=po,
+        delivery_ref=f"{SECRET}-DN",
+        location=store,
+        receipts=[inv.Receipt(line=po.lines.get(), serial=f"{SECRET}-RS", certificate_ref=SECRET)],
+    ).items.get()
+    inv.set_min_stock(actor=None, part_number=pn, location=store, minimum=5, owner=alpha)
     return {
         "alpha": alpha,
         "objects": {
@@ -192,6 +248,9 @@ def world(tmp_path):
             TaskStep: step,
             Defect: defect,
             SignOff: signoff,
+            PurchaseOrder: po,
+            StockItem: stock,
+            StockMovement: stock.movements.get(),
         },
         "beta_user": f.user(operator=beta, username="beta-fm", password="beta-pass-123"),
     }
@@ -231,6 +290,12 @@ def test_every_route_is_covered_and_scoped(world):
         key = name if name in OBJECT_ROUTES or name in NO_OBJECT_ROUTES else bare
         if key in SHARED_ROUTES:
             continue
+        if name in HUB_ONLY_ROUTES or key in HUB_ONLY_ROUTES:
+            url = reverse(name, kwargs=values | {k: 1 for k in kwargs if k != "format"})
+            status = client.get(url).status_code
+            if status != 403:
+                problems.append(f"{name} {url}: {status}, expected 403 (hub only)")
+            continue
         if key in OBJECT_ROUTES:
             obj = world["objects"][OBJECT_ROUTES[key]]
             values |= {k: obj.pk for k in kwargs if k != "format"}
@@ -258,7 +323,7 @@ def test_every_route_is_covered_and_scoped(world):
 
 
 def uncovered_routes() -> set[str]:
-    known = set(OBJECT_ROUTES) | set(NO_OBJECT_ROUTES) | SHARED_ROUTES
+    known = set(OBJECT_ROUTES) | set(NO_OBJECT_ROUTES) | SHARED_ROUTES | HUB_ONLY_ROUTES
     return {
         name
         for name, _, _ in walk()

@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "kanat.maintenance",
     "kanat.records",
     "kanat.work",
+    "kanat.inventory",
+    "kanat.production",
     "kanat.flightdata",
     "kanat.api",
 ]
@@ -162,7 +164,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"RemovalReasonEnum": "kanat.fleet.models.RemovalReason"},
+    "ENUM_NAME_OVERRIDES": {
+        "RemovalReasonEnum": "kanat.fleet.models.RemovalReason",
+        "BomStatusEnum": "kanat.production.models.BomStatus",
+        "PurchaseOrderStatusEnum": "kanat.inventory.models.POStatus",
+        "StockStatusEnum": "kanat.inventory.models.StockStatus",
+    },
 }
 
 LOGGING = {

@@ -9,6 +9,8 @@ urlpatterns = [
     path("api/", include("kanat.api.urls")),
     path("", include("kanat.maintenance.urls")),
     path("", include("kanat.work.urls")),
+    path("", include("kanat.inventory.urls")),
+    path("", include("kanat.production.urls")),
     path("", include("kanat.flightdata.urls")),
     path("", include("kanat.people.urls")),
     path("", include("kanat.fleet.urls")),

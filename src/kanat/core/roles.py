@@ -52,6 +52,12 @@ class Capability(models.TextChoices):
         "manage_authorisations",
         "Record qualifications and issue or withdraw certification authorisations",
     )
+    MANAGE_ENGINEERING = (
+        "manage_engineering",
+        "Define part masters, products, bills of materials and routings; release BOMs",
+    )
+    MANAGE_STOCK = "manage_stock", "Receive, move, reserve, issue and scrap stock"
+    PURCHASE = "purchase", "Manage suppliers, purchase orders and minimum stock"
 
 
 CAPABILITIES: dict[str, frozenset[str]] = {
@@ -75,6 +81,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Capability.RAISE_DEFECT: frozenset(set(Role.values)),
     Capability.MANAGE_AUTHORISATIONS: frozenset({Role.HUB_ADMIN, Role.QUALITY}),
+    Capability.MANAGE_ENGINEERING: frozenset({Role.HUB_ADMIN, Role.PLANNER, Role.QUALITY}),
+    Capability.MANAGE_STOCK: frozenset({Role.HUB_ADMIN, Role.STOREKEEPER}),
+    Capability.PURCHASE: frozenset({Role.HUB_ADMIN, Role.STOREKEEPER, Role.PLANNER}),
 }
 
 

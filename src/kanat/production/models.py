@@ -1,0 +1,402 @@
+"""Engineering data for production: part masters, products, bills of materials (BOMs)
+and routings.
+
+All of it is reference data of the hub (``TENANT_PATH = None``): what the joint venture
+builds and how, whichever operator the serials are later delivered to. Products are not
+only aircraft: a ground segment, a SATCOM terminal or a satellite subsystem has a part
+number, a BOM and a routing the same way.
+
+A BOM is revisioned: a draft is edited, released, and from then on never changed; a
+change is a new revision (optionally copied from the latest), whose release supersedes
+the previous one. ``Bom.save`` and the line model refuse edits to a released revision
+(the services refuse them first, with a message naming the field). Routings are
+append-only revisions: a change is a new ``Routing`` with its operations.
+
+Rows are written by ``kanat.production.services`` only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+
+from kanat.core.models import AppendOnly, User
+from kanat.core.tenancy import AppendOnlyManager, TenantManager, TenantQuerySet
+from kanat.fleet.models import PartNumber, Variant
+
+
+class MakeBuy(models.TextChoices):
+    MAKE = "make", "Make"
+    BUY = "buy", "Buy"
+
+
+class Origin(models.TextChoices):
+    LOCAL = "local", "Local"
+    IMPORTED = "imported", "Imported"
+
+
+class UnitOfMeasure(models.TextChoices):
+    EACH = "ea", "each"
+    SET = "set", "set"
+    KIT = "kit", "kit"
+    KILOGRAM = "kg", "kilogram"
+    GRAM = "g", "gram"
+    METRE = "m", "metre"
+    MILLIMETRE = "mm", "millimetre"
+    SQUARE_METRE = "m2", "square metre"
+    LITRE = "l", "litre"
+    MILLILITRE = "ml", "millilitre"
+
+
+class PartMaster(models.Model):
+    """The production side of a part number (``kanat.fleet.models.PartNumber``: part
+    number, description and tracking serial / batch / consumable live there)."""
+
+    TENANT_PATH = None
+
+    part_number = models.OneToOneField(PartNumber, on_delete=models.PROTECT, related_name="master")
+    revision = models.CharField(max_length=10, help_text="The part's drawing revision")
+    make_buy = models.CharField(max_length=4, choices=MakeBuy.choices)
+    origin = models.CharField(max_length=8, choices=Origin.choices)
+    uom = models.CharField("unit of measure", max_length=4, choices=UnitOfMeasure.choices)
+    shelf_life_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty: no shelf life"
+    )
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["part_number__pn"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(shelf_life_days__isnull=True) | Q(shelf_life_days__gt=0),
+                name="partmaster_shelf_life_gt_0",
+            ),
+            models.CheckConstraint(condition=~Q(revision=""), name="partmaster_revision_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.part_number.pn} rev {self.revision}"
+
+
+class ProductKind(models.TextChoices):
+    AIRCRAFT = "aircraft", "Aircraft"
+    GROUND_SEGMENT = "ground_segment", "Ground segment"
+    SATCOM_TERMINAL = "satcom_terminal", "SATCOM terminal"
+    SATELLITE_SUBSYSTEM = "satellite_subsystem", "Satellite subsystem"
+    OTHER = "other", "Other"
+
+
+class Product(models.Model):
+    """Something the hub builds and delivers: its BOMs and routing are those of the part
+    number it produces."""
+
+    TENANT_PATH = None
+
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=ProductKind.choices)
+    part_number = models.OneToOneField(PartNumber, on_delete=models.PROTECT, related_name="product")
+    variant = models.ForeignKey(
+        Variant,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="products",
+        help_text="For an aircraft: the fleet variant its serials are registered as",
+    )
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(variant__isnull=True) | Q(kind="aircraft"),
+                name="product_variant_only_for_aircraft",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class BomStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    RELEASED = "released", "Released"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class ReleasedBomEdit(PermissionError):
+    """A released or superseded BOM (or one of its lines) was about to be changed."""
+
+
+class BomQuerySet(TenantQuerySet):
+    """Bulk updates and deletes reach draft BOMs only (``Bom.save`` guards single rows)."""
+
+    def _check_drafts(self) -> None:
+        if self.exclude(status=BomStatus.DRAFT).exists():
+            raise ReleasedBomEdit("a released BOM is never changed: a change is a new revision")
+
+    def update(self, **kwargs: Any) -> int:
+        self._check_drafts()
+        return super().update(**kwargs)
+
+    def delete(self) -> Any:  # type: ignore[override]
+        self._check_drafts()
+        return super().delete()
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
+        objs = list(objs)
+        self.model.objects.filter(pk__in=[o.pk for o in objs])._check_drafts()
+        return super().bulk_update(objs, fields, batch_size=batch_size)
+
+
+BomManager = models.Manager.from_queryset(BomQuerySet)
+
+
+class Bom(models.Model):
+    """One revision of the bill of materials of an assembly (a part number; a product's
+    BOM is the BOM of the part number it produces)."""
+
+    TENANT_PATH = None
+
+    part_number = models.ForeignKey(PartNumber, on_delete=models.PROTECT, related_name="boms")
+    number = models.PositiveIntegerField(help_text="1, 2, 3... in the order made")
+    revision = models.CharField(max_length=10, help_text="The revision label (A, B, C...)")
+    status = models.CharField(max_length=10, choices=BomStatus.choices, default=BomStatus.DRAFT)
+    based_on = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    effectivity = models.CharField(
+        max_length=200, blank=True, help_text="From which serial or date it applies"
+    )
+    reason = models.CharField(max_length=200, blank=True, help_text="Why this revision")
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    objects = BomManager()
+
+    class Meta:
+        ordering = ["part_number__pn", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["part_number", "number"], name="bom_number"),
+            models.UniqueConstraint(fields=["part_number", "revision"], name="bom_revision"),
+            # one revision in force and one being prepared per assembly, whatever races
+            models.UniqueConstraint(
+                fields=["part_number"],
+                condition=Q(status="released"),
+                name="bom_one_released_per_part",
+            ),
+            models.UniqueConstraint(
+                fields=["part_number"],
+                condition=Q(status="draft"),
+                name="bom_one_draft_per_part",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(released_at__isnull=False),
+                name="bom_released_has_released_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.part_number.pn} BOM rev {self.revision}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A released BOM is never edited: the only changes to a stored non-draft row are
+        released → superseded (with ``superseded_at``)."""
+        if self.pk is not None and not self._state.adding:
+            stored = type(self).objects.filter(pk=self.pk).values("status").first()
+            if stored is not None and stored["status"] != BomStatus.DRAFT:
+                allowed = (
+                    stored["status"] == BomStatus.RELEASED
+                    and self.status == BomStatus.SUPERSEDED
+                    and set(kwargs.get("update_fields") or ()) == {"status", "superseded_at"}
+                )
+                if not allowed:
+                    raise ReleasedBomEdit(
+                        f"{self} is {stored['status']}: a change is a new revision"
+                    )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        stored = type(self).objects.filter(pk=self.pk).values("status").first()
+        if stored is not None and stored["status"] != BomStatus.DRAFT:
+            raise ReleasedBomEdit(f"{self} is {stored['status']}: it is never deleted")
+        return super().delete(*args, **kwargs)
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == BomStatus.DRAFT
+
+
+class BomLineQuerySet(TenantQuerySet):
+    """Bulk updates and deletes of lines are refused when any of them is on a BOM that
+    is no longer a draft."""
+
+    def _check_drafts(self) -> None:
+        if self.exclude(bom__status=BomStatus.DRAFT).exists():
+            raise ReleasedBomEdit("lines of a released BOM are never changed")
+
+    def update(self, **kwargs: Any) -> int:
+        self._check_drafts()
+        return super().update(**kwargs)
+
+    def delete(self) -> Any:  # type: ignore[override]
+        self._check_drafts()
+        return super().delete()
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
+        objs = list(objs)
+        self.model.objects.filter(pk__in=[o.pk for o in objs])._check_drafts()
+        return super().bulk_update(objs, fields, batch_size=batch_size)
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> Any:
+        objs = list(objs)
+        bom_ids = {o.bom_id for o in objs}
+        if Bom.objects.filter(pk__in=bom_ids).exclude(status=BomStatus.DRAFT).exists():
+            raise ReleasedBomEdit("lines are added to a draft BOM only")
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+BomLineManager = models.Manager.from_queryset(BomLineQuerySet)
+
+
+class BomLine(models.Model):
+    """``quantity`` (in ``uom``) of ``child`` per one assembly, at ``find_number``."""
+
+    TENANT_PATH = None
+
+    bom = models.ForeignKey(Bom, on_delete=models.PROTECT, related_name="lines")
+    find_number = models.PositiveIntegerField()
+    child = models.ForeignKey(PartNumber, on_delete=models.PROTECT, related_name="used_on")
+    quantity = models.DecimalField(max_digits=14, decimal_places=4)
+    uom = models.CharField("unit of measure", max_length=4, choices=UnitOfMeasure.choices)
+    ref_des = models.CharField(
+        "reference designator / position", max_length=120, blank=True, default=""
+    )
+    note = models.CharField(max_length=200, blank=True, default="")
+
+    objects = BomLineManager()
+
+    class Meta:
+        ordering = ["bom", "find_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["bom", "find_number"], name="bomline_find_number"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="bomline_quantity_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bom} #{self.find_number} {self.child.pn}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self._refuse_unless_draft()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        self._refuse_unless_draft()
+        return super().delete(*args, **kwargs)
+
+    def _refuse_unless_draft(self) -> None:
+        status = Bom.objects.filter(pk=self.bom_id).values_list("status", flat=True).first()
+        if status is not None and status != BomStatus.DRAFT:
+            raise ReleasedBomEdit(f"{self.bom} is {status}: its lines are never changed")
+        if self.pk is not None and not self._state.adding:
+            stored = BomLine.objects.filter(pk=self.pk).values_list("bom__status", flat=True)
+            if stored and stored[0] != BomStatus.DRAFT:
+                raise ReleasedBomEdit("lines of a released BOM are never changed")
+
+
+class WorkCentre(models.Model):
+    """Where operations are done: a cell, a bench, a test stand, a clean room."""
+
+    TENANT_PATH = None
+
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Routing(AppendOnly):
+    """One revision of how a part number is made: its ordered operations. The latest
+    revision is in force; earlier ones stay for the serials built to them."""
+
+    TENANT_PATH = None
+
+    part_number = models.ForeignKey(PartNumber, on_delete=models.PROTECT, related_name="routings")
+    number = models.PositiveIntegerField()
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = AppendOnlyManager()
+
+    class Meta:
+        ordering = ["part_number__pn", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["part_number", "number"], name="routing_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.part_number.pn} routing {self.number}"
+
+
+class Operation(AppendOnly):
+    """One step of a routing at a work centre; an inspection point says what is
+    inspected before the work goes on."""
+
+    TENANT_PATH = None
+
+    routing = models.ForeignKey(Routing, on_delete=models.PROTECT, related_name="operations")
+    seq = models.PositiveIntegerField(help_text="10, 20, 30...: the order of work")
+    work_centre = models.ForeignKey(WorkCentre, on_delete=models.PROTECT, related_name="operations")
+    description = models.CharField(max_length=300)
+    standard_hours = models.DecimalField(max_digits=8, decimal_places=2)
+    inspection_point = models.BooleanField(default=False)
+    inspection = models.CharField(
+        max_length=300, blank=True, default="", help_text="What is inspected (inspection points)"
+    )
+
+    objects = AppendOnlyManager()
+
+    class Meta:
+        ordering = ["routing", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["routing", "seq"], name="operation_seq"),
+            models.CheckConstraint(
+                condition=Q(standard_hours__gte=0), name="operation_standard_hours_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(inspection_point=False) | ~Q(inspection=""),
+                name="operation_inspection_point_says_what",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.routing} op {self.seq}"
