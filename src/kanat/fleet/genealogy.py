@@ -1,0 +1,155 @@
+"""A serial's story from birth to now: its birth (manufacture, the life it entered Kanat
+with), where it has been fitted (with its own hours and cycles then, and why it came off),
+and what was done to it (compliance records, the signed work steps that moved it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from kanat.fleet.models import Installation, Part
+from kanat.fleet.selectors import part_counters_at
+from kanat.maintenance.models import Compliance
+from kanat.records.canonical import instant
+
+
+def _number(value: float) -> float:
+    return round(value, 2)
+
+
+def story(part: Part, at: dt.datetime) -> dict[str, Any]:
+    """The serial's story as of ``at`` (JSON-ready; instants in UTC)."""
+    from kanat.work.models import SignOff
+
+    rows = list(
+        Installation.objects.filter(part=part, installed_at__lte=at)
+        .select_related("aircraft__operator", "position")
+        .order_by("installed_at", "id")
+    )
+    instants: list[dt.datetime] = [at]
+    for r in rows:
+        instants.append(r.installed_at)
+        if r.removed_at is not None and r.removed_at <= at:
+            instants.append(r.removed_at)
+    counters = dict(zip(instants, part_counters_at(part, instants), strict=True))
+
+    def life(t: dt.datetime) -> dict[str, float | int]:
+        c = counters[t]
+        return {"FH": _number(c.fh), "FC": c.fc}
+
+    installations = []
+    for r in rows:
+        removed = r.removed_at if r.removed_at is not None and r.removed_at <= at else None
+        installations.append(
+            {
+                "aircraft": r.aircraft.serial,
+                "operator": r.aircraft.operator.code,
+                "position": r.position.code,
+                "installed_at": instant(r.installed_at),
+                "part_life_at_installation": life(r.installed_at),
+                "removed_at": instant(removed),
+                "part_life_at_removal": life(removed) if removed else None,
+                "removal_reason": r.get_removal_reason_display() if removed else None,
+                "reference": r.reference,
+            }
+        )
+    done: list[dict[str, Any]] = []
+    compliances = (
+        Compliance.objects.filter(part=part, done_at__lte=at)
+        .select_related("task", "corrects")
+        .order_by("done_at", "id")
+    )
+    corrected = set(
+        Compliance.objects.filter(part=part, corrects__isnull=False).values_list(
+            "corrects_id", flat=True
+        )
+    )
+    for c in compliances:
+        done.append(
+            {
+                "what": "compliance",
+                "at": instant(c.done_at),
+                "task": c.task.code,
+                "by": c.performed_by_label,
+                "reference": c.reference,
+                "corrected": c.pk in corrected,
+                "record": f"maintenance.compliance:{c.pk}",
+            }
+        )
+    steps = (
+        SignOff.objects.filter(part=part, signed_at__lte=at)
+        .select_related("step", "card__package__aircraft", "signer")
+        .order_by("signed_at", "id")
+    )
+    for s in steps:
+        moved = "removed from" if s.step.kind == "remove" else "installed on"
+        done.append(
+            {
+                "what": f"{moved} {s.card.package.aircraft.serial}",
+                "at": instant(s.signed_at),
+                "task": s.card.task.code if s.card.task_id else None,
+                "by": s.signer.get_username(),
+                "reference": f"{s.card.package.number} card {s.card.seq} step {s.step.seq}",
+                "reason": s.removal_reason or None,
+                "record": f"work.signoff:{s.pk}",
+            }
+        )
+    done.sort(key=lambda d: d["at"])
+    now = counters[at]
+    return {
+        "as_of": instant(at),
+        "part": {
+            "pn": part.part_number.pn,
+            "serial": part.serial,
+            "description": part.part_number.description,
+            "owner": part.operator.code if part.operator_id else "hub",
+        },
+        "birth": {
+            "manufactured": part.manufactured.isoformat(),
+            "entered_with": {"FH": _number(part.opening_fh), "FC": part.opening_fc},
+            # Kanat's own build record of the serial (build orders: the production slice
+            # to come); a part entered from elsewhere has none and carries its opening life
+            "build_record": None,
+        },
+        "life_now": {"FH": _number(now.fh), "FC": now.fc},
+        "installations": installations,
+        "maintenance": done,
+    }
+
+
+def as_text(s: dict[str, Any]) -> str:
+    p, b = s["part"], s["birth"]
+    lines = [
+        f"{p['pn']}/{p['serial']}  {p['description']}  (owner {p['owner']}), as of {s['as_of']}",
+        f"born {b['manufactured']}, entered with {b['entered_with']['FH']} FH "
+        f"{b['entered_with']['FC']} FC; life now {s['life_now']['FH']} FH "
+        f"{s['life_now']['FC']} FC",
+    ]
+    if b["build_record"] is None:
+        lines.append("built from: no build record in Kanat (entered with its opening life)")
+    lines.append("installations:")
+    for i in s["installations"] or []:
+        until = (
+            f"removed {i['removed_at']} ({i['removal_reason']}) at "
+            f"{i['part_life_at_removal']['FH']} FH"
+            if i["removed_at"]
+            else "fitted now"
+        )
+        lines.append(
+            f"  {i['aircraft']} ({i['operator']}) {i['position']}: installed {i['installed_at']} "
+            f"at {i['part_life_at_installation']['FH']} FH, {until}"
+            + (f"  [{i['reference']}]" if i["reference"] else "")
+        )
+    if not s["installations"]:
+        lines.append("  never installed")
+    lines.append("what was done to it:")
+    for d in s["maintenance"]:
+        extra = f" ({d['reason']})" if d.get("reason") else ""
+        flag = " [corrected]" if d.get("corrected") else ""
+        task = f" {d['task']}" if d.get("task") else ""
+        lines.append(
+            f"  {d['at']}  {d['what']}{task}{extra} by {d['by'] or '?'}  {d['reference']}{flag}"
+        )
+    if not s["maintenance"]:
+        lines.append("  nothing recorded")
+    return "\n".join(lines) + "\n"
