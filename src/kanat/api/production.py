@@ -1,6 +1,7 @@
 """The production API (registered on the router by ``register``): read endpoints of the
 engineering data (part masters, products, BOM revisions with their explosion and
-comparison, work centres, routings).
+comparison, work centres, routings) and of production (build orders, non-conformance
+reports).
 
 Engineering data is the hub's own (the joint venture's manufacturing data under licence):
 hub staff read it; operator staff get 403 on every endpoint, whatever the id.
@@ -21,7 +22,16 @@ from rest_framework.routers import DefaultRouter
 
 from kanat.api.base import RestrictedReadOnlyViewSet
 from kanat.production import selectors
-from kanat.production.models import Bom, Operation, PartMaster, Product, Routing, WorkCentre
+from kanat.production.models import (
+    Bom,
+    BuildOrder,
+    NonConformance,
+    Operation,
+    PartMaster,
+    Product,
+    Routing,
+    WorkCentre,
+)
 from kanat.production.structure import CycleError, Line
 
 
@@ -267,6 +277,80 @@ class RoutingViewSet(EngineeringViewSet):
     filterset_fields = ["part_number"]
 
 
+class BuildOrderSerializer(serializers.ModelSerializer):
+    product_code = serializers.CharField(source="product.code")
+    bom_revision = serializers.CharField(source="bom.revision")
+    routing_number = serializers.IntegerField(source="routing.number")
+    operator_code = serializers.CharField(source="operator.code", default=None)
+    serials = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BuildOrder
+        fields = [
+            "id",
+            "number",
+            "product",
+            "product_code",
+            "bom",
+            "bom_revision",
+            "routing",
+            "routing_number",
+            "quantity",
+            "serials",
+            "status",
+            "operator",
+            "operator_code",
+            "planned_start",
+            "planned_end",
+            "created_at",
+            "released_at",
+            "completed_at",
+            "accepted_at",
+        ]
+
+    def get_serials(self, obj: BuildOrder) -> list[str]:
+        return [o.serial for o in obj.outputs.all()]
+
+
+class NonConformanceSerializer(serializers.ModelSerializer):
+    order_number = serializers.CharField(source="order.number")
+    operation_seq = serializers.IntegerField(source="operation.seq", default=None)
+
+    class Meta:
+        model = NonConformance
+        fields = [
+            "id",
+            "number",
+            "order",
+            "order_number",
+            "operation_seq",
+            "description",
+            "raised_at",
+            "disposition",
+            "disposition_note",
+            "dispositioned_at",
+            "concession",
+            "concession_approved_by",
+            "concession_approved_at",
+            "status",
+            "closed_at",
+        ]
+
+
+class BuildOrderViewSet(EngineeringViewSet):
+    """Build orders, hub staff only for now (see the module docstring)."""
+
+    queryset_base = BuildOrder.objects.select_related(
+        "product", "bom", "routing", "operator"
+    ).prefetch_related("outputs")
+    serializer_class = BuildOrderSerializer
+
+
+class NonConformanceViewSet(EngineeringViewSet):
+    queryset_base = NonConformance.objects.select_related("order", "operation")
+    serializer_class = NonConformanceSerializer
+
+
 def register(router: DefaultRouter) -> None:
     """Add this app's viewsets to the API router."""
     router.register("part-masters", PartMasterViewSet, basename="partmaster")
@@ -274,3 +358,5 @@ def register(router: DefaultRouter) -> None:
     router.register("boms", BomViewSet, basename="bom")
     router.register("work-centres", WorkCentreViewSet, basename="workcentre")
     router.register("routings", RoutingViewSet, basename="routing")
+    router.register("build-orders", BuildOrderViewSet, basename="buildorder")
+    router.register("ncrs", NonConformanceViewSet, basename="nonconformance")

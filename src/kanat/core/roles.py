@@ -58,6 +58,15 @@ class Capability(models.TextChoices):
     )
     MANAGE_STOCK = "manage_stock", "Receive, move, reserve, issue and scrap stock"
     PURCHASE = "purchase", "Manage suppliers, purchase orders and minimum stock"
+    MANAGE_PRODUCTION = (
+        "manage_production",
+        "Plan, release, complete and accept build orders",
+    )
+    PERFORM_PRODUCTION = "perform_production", "Sign build order operations"
+    INSPECT_PRODUCTION = (
+        "inspect_production",
+        "Record production inspection results; raise and disposition non-conformances",
+    )
 
 
 CAPABILITIES: dict[str, frozenset[str]] = {
@@ -84,6 +93,11 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Capability.MANAGE_ENGINEERING: frozenset({Role.HUB_ADMIN, Role.PLANNER, Role.QUALITY}),
     Capability.MANAGE_STOCK: frozenset({Role.HUB_ADMIN, Role.STOREKEEPER}),
     Capability.PURCHASE: frozenset({Role.HUB_ADMIN, Role.STOREKEEPER, Role.PLANNER}),
+    Capability.MANAGE_PRODUCTION: frozenset({Role.HUB_ADMIN, Role.PLANNER}),
+    Capability.PERFORM_PRODUCTION: frozenset(
+        {Role.HUB_ADMIN, Role.TECHNICIAN, Role.INSPECTOR, Role.QUALITY}
+    ),
+    Capability.INSPECT_PRODUCTION: frozenset({Role.HUB_ADMIN, Role.INSPECTOR, Role.QUALITY}),
 }
 
 

@@ -19,6 +19,7 @@ def _number(value: float) -> float:
 
 def story(part: Part, at: dt.datetime) -> dict[str, Any]:
     """The serial's story as of ``at`` (JSON-ready; instants in UTC)."""
+    from kanat.production.build import build_record, consumed_into
     from kanat.work.models import SignOff
 
     rows = list(
@@ -94,6 +95,18 @@ def story(part: Part, at: dt.datetime) -> dict[str, Any]:
                 "record": f"work.signoff:{s.pk}",
             }
         )
+    for c in consumed_into(part):
+        if c["at"] <= at:
+            done.append(
+                {
+                    "what": f"consumed into {c['into']} by {c['order']}",
+                    "at": instant(c["at"]),
+                    "task": None,
+                    "by": c["by"],
+                    "reference": c["order"],
+                    "record": f"production.buildconsumption:{c['pk']}",
+                }
+            )
     done.sort(key=lambda d: d["at"])
     now = counters[at]
     return {
@@ -107,9 +120,10 @@ def story(part: Part, at: dt.datetime) -> dict[str, Any]:
         "birth": {
             "manufactured": part.manufactured.isoformat(),
             "entered_with": {"FH": _number(part.opening_fh), "FC": part.opening_fc},
-            # Kanat's own build record of the serial (build orders: the production slice
-            # to come); a part entered from elsewhere has none and carries its opening life
-            "build_record": None,
+            # Kanat's own build record of the serial (the build order that made it, the
+            # BOM revision it was built to, what it was built from); a part entered from
+            # elsewhere has none and carries its opening life
+            "build_record": build_record(part),
         },
         "life_now": {"FH": _number(now.fh), "FC": now.fc},
         "installations": installations,
@@ -127,6 +141,16 @@ def as_text(s: dict[str, Any]) -> str:
     ]
     if b["build_record"] is None:
         lines.append("built from: no build record in Kanat (entered with its opening life)")
+    else:
+        r = b["build_record"]
+        lines.append(
+            f"built by {r['order']} ({r['product']}) to BOM rev {r['bom_revision']}, "
+            f"completed {r['built_at']}; built from:"
+        )
+        for c in r["built_from"]:
+            what = f"serial {c['serial']}" if c["serial"] else f"batch {c['batch'] or '-'}"
+            where = f" at {c['position']}" if c["position"] else ""
+            lines.append(f"  #{c['find_number']} {c['pn']} {what} × {c['quantity']}{where}")
     lines.append("installations:")
     for i in s["installations"] or []:
         until = (

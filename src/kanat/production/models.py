@@ -400,3 +400,250 @@ class Operation(AppendOnly):
 
     def __str__(self) -> str:
         return f"{self.routing} op {self.seq}"
+
+
+# --- build orders ------------------------------------------------------------------------
+
+
+class BuildStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    RELEASED = "released", "Released"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    ACCEPTED = "accepted", "Accepted"
+
+
+class BuildOrder(models.Model):
+    """An order to build ``quantity`` of a product to one released BOM revision and one
+    routing revision, both recorded when the order is made and never changed. For an
+    aircraft, ``operator`` is the customer it is built for (and who may see the order);
+    the hub's own orders have none."""
+
+    TENANT_PATH = "operator"
+
+    number = models.CharField(max_length=24, unique=True)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="build_orders")
+    bom = models.ForeignKey(Bom, on_delete=models.PROTECT, related_name="build_orders")
+    routing = models.ForeignKey(Routing, on_delete=models.PROTECT, related_name="build_orders")
+    quantity = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=12, choices=BuildStatus.choices, default=BuildStatus.PLANNED
+    )
+    operator = models.ForeignKey(
+        "core.Operator",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="build_orders",
+        help_text="The customer an aircraft is built for; empty: the hub's own",
+    )
+    planned_start = models.DateField(null=True, blank=True)
+    planned_end = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="buildorder_quantity_gt_0"),
+            models.CheckConstraint(
+                condition=Q(planned_start__isnull=True)
+                | Q(planned_end__isnull=True)
+                | Q(planned_end__gte=models.F("planned_start")),
+                name="buildorder_planned_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["completed", "accepted"]) | Q(completed_at__isnull=False),
+                name="buildorder_completed_has_completed_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class BuildOutput(models.Model):
+    """One serial the order makes: assigned when the order is made, registered as a fleet
+    part (``part``) when the order is completed."""
+
+    TENANT_PATH = "order__operator"
+
+    order = models.ForeignKey(BuildOrder, on_delete=models.PROTECT, related_name="outputs")
+    serial = models.CharField(max_length=60)
+    part = models.OneToOneField(
+        "fleet.Part", null=True, blank=True, on_delete=models.PROTECT, related_name="build_output"
+    )
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "serial"], name="buildoutput_serial"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order.number} → {self.serial}"
+
+
+class BuildConsumption(AppendOnly):
+    """Stock issued into an order: for one output serial (when the product is serialised),
+    the specific serialised part issued, or a batch and the quantity taken from it."""
+
+    TENANT_PATH = "order__operator"
+
+    order = models.ForeignKey(BuildOrder, on_delete=models.PROTECT, related_name="consumptions")
+    output = models.ForeignKey(
+        BuildOutput, null=True, blank=True, on_delete=models.PROTECT, related_name="consumptions"
+    )
+    bom_line = models.ForeignKey(BomLine, on_delete=models.PROTECT, related_name="+")
+    part_number = models.ForeignKey(PartNumber, on_delete=models.PROTECT, related_name="+")
+    stock_item = models.ForeignKey(
+        "inventory.StockItem", on_delete=models.PROTECT, related_name="+"
+    )
+    part = models.ForeignKey(
+        "fleet.Part", null=True, blank=True, on_delete=models.PROTECT, related_name="consumed_in"
+    )
+    batch = models.CharField(max_length=60, blank=True)
+    quantity = models.DecimalField(max_digits=14, decimal_places=3)
+    movement = models.ForeignKey(
+        "inventory.StockMovement", on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField()
+    actor = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+
+    objects = AppendOnlyManager()
+
+    class Meta:
+        ordering = ["order", "at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="consumption_quantity_gt_0"),
+            # a serialised part goes into one build, once
+            models.UniqueConstraint(
+                fields=["part"], condition=Q(part__isnull=False), name="consumption_part_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        what = str(self.part) if self.part_id else f"{self.part_number.pn} batch {self.batch}"
+        return f"{self.order.number}: {what}"
+
+
+class OperationProgress(AppendOnly):
+    """An operation of the order's routing done, signed by who did it."""
+
+    TENANT_PATH = "order__operator"
+
+    order = models.ForeignKey(BuildOrder, on_delete=models.PROTECT, related_name="progress")
+    operation = models.ForeignKey(Operation, on_delete=models.PROTECT, related_name="+")
+    signed_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    note = models.CharField(max_length=300, blank=True)
+
+    objects = AppendOnlyManager()
+
+    class Meta:
+        ordering = ["order", "at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "operation"], name="progress_once_per_op"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order.number} op {self.operation.seq}"
+
+
+class InspectionResult(AppendOnly):
+    """The result of an inspection point of the order's routing: the measured values with
+    their limits and the verdict. A re-inspection is a new row; the latest one counts."""
+
+    TENANT_PATH = "order__operator"
+
+    order = models.ForeignKey(BuildOrder, on_delete=models.PROTECT, related_name="inspections")
+    operation = models.ForeignKey(Operation, on_delete=models.PROTECT, related_name="+")
+    measurements = models.JSONField(
+        default=list, blank=True, help_text="[{name, value, lower, upper, unit, within}]"
+    )
+    passed = models.BooleanField()
+    inspector = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    note = models.CharField(max_length=300, blank=True)
+
+    objects = AppendOnlyManager()
+
+    class Meta:
+        ordering = ["order", "at", "id"]
+
+    def __str__(self) -> str:
+        verdict = "pass" if self.passed else "fail"
+        return f"{self.order.number} op {self.operation.seq}: {verdict}"
+
+
+class Disposition(models.TextChoices):
+    USE_AS_IS = "use_as_is", "Use as is"
+    REWORK = "rework", "Rework"
+    REPAIR = "repair", "Repair"
+    SCRAP = "scrap", "Scrap"
+
+
+class NcrStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class NonConformance(models.Model):
+    """A non-conformance report raised on a build order: what is wrong, what is done with
+    it, and (for a concession) who other than the raiser approved the deviation."""
+
+    TENANT_PATH = "order__operator"
+
+    number = models.CharField(max_length=24, unique=True)
+    order = models.ForeignKey(BuildOrder, on_delete=models.PROTECT, related_name="ncrs")
+    operation = models.ForeignKey(
+        Operation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    description = models.TextField()
+    raised_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    raised_at = models.DateTimeField()
+    disposition = models.CharField(max_length=10, choices=Disposition.choices, blank=True)
+    disposition_note = models.CharField(max_length=300, blank=True)
+    dispositioned_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    dispositioned_at = models.DateTimeField(null=True, blank=True)
+    concession = models.BooleanField(default=False)
+    concession_approved_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    concession_approved_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=NcrStatus.choices, default=NcrStatus.OPEN)
+    closed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open") | ~Q(disposition=""),
+                name="ncr_closed_has_disposition",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number

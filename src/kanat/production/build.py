@@ -1,0 +1,920 @@
+"""The write path of production: build orders, their material, operations, inspections,
+non-conformance reports, completion and (for an aircraft) acceptance into the fleet.
+
+Same rules as every ``services.py``: one transaction per call, the actor's capability
+checked, the rows decided on locked (``select_for_update(of=("self",))``), the audit event
+written inside; bad input raises ``RuleViolation`` naming the field, someone else having
+got there first a ``Conflict``; nothing is written then.
+
+An order is made for a product to the BOM revision in force and the latest routing; both
+are recorded and never change for it. Its material is the BOM's own lines (level one) ×
+the quantity: a sub-assembly on the BOM is built by its own order and issued as a unit.
+Stock is reserved and issued through ``kanat.inventory.services`` with the order number as
+reference, so the stores' ledger shows every unit the order took; each issue writes a
+``BuildConsumption`` (which output serial it went into, which serial or batch it was).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from kanat.core import audit
+from kanat.core.errors import Conflict, NotAllowed, RuleViolation
+from kanat.core.models import Operator, User
+from kanat.core.roles import Capability, Role
+from kanat.core.services import require
+from kanat.fleet import services as fleet
+from kanat.fleet.models import Aircraft, Part, PartTracking, Position
+from kanat.inventory import services as inv
+from kanat.inventory.models import Reservation, StockItem, StockStatus
+from kanat.production import selectors
+from kanat.production.models import (
+    BomLine,
+    BuildConsumption,
+    BuildOrder,
+    BuildOutput,
+    BuildStatus,
+    Disposition,
+    InspectionResult,
+    NcrStatus,
+    NonConformance,
+    Operation,
+    OperationProgress,
+    Product,
+    ProductKind,
+)
+from kanat.records.canonical import instant
+
+ZERO = Decimal(0)
+#: who may approve a concession (besides being someone other than the raiser)
+CONCESSION_APPROVERS = frozenset({Role.QUALITY, Role.HUB_ADMIN})
+WORKING = (BuildStatus.RELEASED, BuildStatus.IN_PROGRESS)
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _at(value: dt.datetime | None, field: str = "at") -> dt.datetime:
+    if value is None:
+        return timezone.now()
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise RuleViolation(f"{field} {value.isoformat()} has no time zone offset", field=field)
+    return value.astimezone(dt.UTC)
+
+
+def _next_number(prefix: str, at: dt.datetime) -> str:
+    from kanat.work.models import NumberSeries
+
+    name = f"{prefix}-{at:%Y}"
+    series = NumberSeries.objects.select_for_update().filter(pk=name).first()
+    if series is None:
+        NumberSeries.objects.get_or_create(name=name)
+        series = NumberSeries.objects.select_for_update().get(pk=name)
+    series.last += 1
+    NumberSeries.objects.filter(pk=name).update(last=series.last)
+    return f"{name}-{series.last:04d}"
+
+
+def _locked(order: BuildOrder) -> BuildOrder:
+    try:
+        return (
+            BuildOrder.objects.select_for_update(of=("self",))
+            .select_related("product__part_number", "product__variant", "bom", "routing")
+            .get(pk=order.pk)
+        )
+    except BuildOrder.DoesNotExist:
+        raise RuleViolation(f"build order {order.pk} does not exist", field="order") from None
+
+
+def _status(order: BuildOrder, allowed: Sequence[str], what: str) -> None:
+    if order.status not in allowed:
+        raise Conflict(f"{order} is {order.get_status_display().lower()}: {what}", field="status")
+
+
+def _audit(actor: User | None, action: str, instance: Any, order: BuildOrder, **kw: Any) -> None:
+    audit.record(actor=actor, action=action, instance=instance, operator=order.operator_id, **kw)
+
+
+def _qty(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def positions_of(line: BomLine) -> list[str]:
+    """The position codes a line's reference designator names ("ENG1, ENG2")."""
+    return [code for code in re.split(r"[,\s]+", line.ref_des.strip()) if code]
+
+
+def _lines(order: BuildOrder) -> list[BomLine]:
+    return list(order.bom.lines.select_related("child").order_by("find_number"))
+
+
+def _check_aircraft_positions(product: Product, lines: list[BomLine]) -> None:
+    """Every serialised line of an aircraft names one position of its variant per unit."""
+    codes = set(Position.objects.filter(variant=product.variant).values_list("code", flat=True))
+    for line in lines:
+        if line.child.tracking != PartTracking.SERIAL:
+            continue
+        named = positions_of(line)
+        if not named:
+            continue  # built in, not fitted to a position of the fleet configuration
+        if len(named) != line.quantity:
+            raise RuleViolation(
+                f"line {line.find_number}: {line.quantity.normalize():f} × {line.child.pn} "
+                f"but {len(named)} position(s) named ({line.ref_des})",
+                field=f"bom.lines[{line.find_number}].ref_des",
+            )
+        unknown = [c for c in named if c not in codes]
+        if unknown:
+            raise RuleViolation(
+                f"line {line.find_number}: {product.variant} has no position {', '.join(unknown)}",
+                field=f"bom.lines[{line.find_number}].ref_des",
+            )
+
+
+# --- orders ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_build_order(
+    *,
+    actor: User | None,
+    product: Product,
+    quantity: int,
+    serials: Sequence[str] = (),
+    operator: Operator | None = None,
+    planned_start: dt.date | None = None,
+    planned_end: dt.date | None = None,
+    at: dt.datetime | None = None,
+) -> BuildOrder:
+    """A planned order for ``quantity`` of a product, to its released BOM and latest
+    routing. A serialised product names its output serials (one per unit); an aircraft
+    names the operator it is built for."""
+    require(actor, Capability.MANAGE_PRODUCTION)
+    now = _at(at)
+    product = Product.objects.select_related("part_number", "variant").get(pk=product.pk)
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        raise RuleViolation(
+            f"quantity must be a whole number from 1, not {quantity!r}", field="quantity"
+        )
+    bom = selectors.released_bom(product.part_number)
+    if bom is None:
+        raise RuleViolation(
+            f"{product.part_number.pn} has no released BOM: release one first", field="product"
+        )
+    routing = selectors.routing_in_force(product.part_number)
+    if routing is None:
+        raise RuleViolation(f"{product.part_number.pn} has no routing", field="product")
+    if planned_start and planned_end and planned_end < planned_start:
+        raise RuleViolation("planned_end is before planned_start", field="planned_end")
+    is_aircraft = product.kind == ProductKind.AIRCRAFT and product.variant_id is not None
+    if is_aircraft and operator is None:
+        raise RuleViolation(
+            f"{product.code} is an aircraft: name the operator it is built for", field="operator"
+        )
+    serials = [str(s).strip() for s in serials]
+    if product.part_number.tracking == PartTracking.SERIAL:
+        if len(serials) != quantity or not all(serials):
+            raise RuleViolation(
+                f"{product.part_number.pn} is serialised: name {quantity} output serial(s)",
+                field="serials",
+            )
+        if len(set(serials)) != len(serials):
+            raise RuleViolation("an output serial is named twice", field="serials")
+        taken = Part.objects.filter(part_number=product.part_number, serial__in=serials)
+        taken = list(taken.values_list("serial", flat=True)) + list(
+            BuildOutput.objects.filter(
+                order__product=product, serial__in=serials, part__isnull=True
+            ).values_list("serial", flat=True)
+        )
+        if taken:
+            raise RuleViolation(
+                f"serial {product.part_number.pn}/{taken[0]} already exists or is on an order",
+                field="serials",
+            )
+        if is_aircraft and Aircraft.objects.filter(serial__in=serials).exists():
+            raise RuleViolation("an aircraft with that serial already exists", field="serials")
+    elif serials:
+        raise RuleViolation(
+            f"{product.part_number.pn} is tracked by {product.part_number.tracking}: no serials",
+            field="serials",
+        )
+    order = BuildOrder(
+        product=product,
+        bom=bom,
+        routing=routing,
+        quantity=quantity,
+        operator=operator,
+        planned_start=planned_start,
+        planned_end=planned_end,
+        created_at=now,
+        created_by=actor,
+    )
+    if is_aircraft:
+        _check_aircraft_positions(product, _lines(order))
+    order.number = _next_number("BO", now)
+    order.save()
+    BuildOutput.objects.bulk_create([BuildOutput(order=order, serial=s) for s in serials])
+    _audit(
+        actor,
+        "production.create_build_order",
+        order,
+        order,
+        after=audit.snapshot(order) | {"serials": serials},
+    )
+    return order
+
+
+@transaction.atomic
+def release_build_order(
+    *, actor: User | None, order: BuildOrder, at: dt.datetime | None = None
+) -> BuildOrder:
+    """Planned → released: the shop floor and the stores may work on it."""
+    require(actor, Capability.MANAGE_PRODUCTION)
+    now = _at(at)
+    order = _locked(order)
+    _status(order, (BuildStatus.PLANNED,), "only a planned order is released")
+    order.status = BuildStatus.RELEASED
+    order.released_at = now
+    order.save(update_fields=["status", "released_at"])
+    _audit(actor, "production.release_build_order", order, order, before={"status": "planned"})
+    return order
+
+
+def _start(order: BuildOrder) -> None:
+    if order.status == BuildStatus.RELEASED:
+        order.status = BuildStatus.IN_PROGRESS
+        order.save(update_fields=["status"])
+
+
+# --- material --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Need:
+    line: BomLine
+    required: Decimal  # for the whole order
+    issued: Decimal
+    reserved: Decimal  # held for the order now (not yet issued)
+
+    @property
+    def to_issue(self) -> Decimal:
+        return self.required - self.issued
+
+    @property
+    def to_reserve(self) -> Decimal:
+        return max(ZERO, self.to_issue - self.reserved)
+
+
+def material(order: BuildOrder) -> list[Need]:
+    """Each line of the order's BOM × quantity: required, issued, still held for it."""
+    issued: dict[int, Decimal] = {}
+    for c in BuildConsumption.objects.filter(order=order):
+        issued[c.bom_line_id] = issued.get(c.bom_line_id, ZERO) + c.quantity
+    held: dict[int, Decimal] = {}
+    for r in Reservation.objects.filter(reference=order.number, quantity__gt=0).select_related(
+        "item"
+    ):
+        held[r.item.part_number_id] = held.get(r.item.part_number_id, ZERO) + r.quantity
+    out = []
+    for line in _lines(order):
+        need = Need(
+            line=line,
+            required=line.quantity * order.quantity,
+            issued=issued.get(line.pk, ZERO),
+            reserved=ZERO,
+        )
+        take = min(held.get(line.child_id, ZERO), need.to_issue)
+        held[line.child_id] = held.get(line.child_id, ZERO) - take
+        out.append(Need(line=line, required=need.required, issued=need.issued, reserved=take))
+    return out
+
+
+def _candidates(order: BuildOrder, line: BomLine, at: dt.datetime) -> list[StockItem]:
+    """Serviceable, unexpired stock of the line's part the order may use (the hub's pool or
+    the customer's own), first to expire first, then oldest received."""
+    owners = Q(owner__isnull=True)
+    if order.operator_id is not None:
+        owners |= Q(owner_id=order.operator_id)
+    return list(
+        StockItem.objects.filter(
+            owners,
+            part_number=line.child,
+            status=StockStatus.SERVICEABLE,
+            quantity__gt=0,
+            repair_supplier__isnull=True,
+        )
+        .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=at.date()))
+        .order_by("expires_on", "received_at", "id")
+    )
+
+
+def _reserve(actor: User | None, order: BuildOrder, at: dt.datetime) -> list[Any]:
+    made = []
+    for need in material(order):
+        wanted = need.to_reserve
+        if wanted <= 0:
+            continue
+        items = _candidates(order, need.line, at)
+        free = sum((i.available for i in items), ZERO)
+        if free < wanted:
+            raise Conflict(
+                f"short of {need.line.child.pn} (line {need.line.find_number}): "
+                f"{_qty(wanted)} needed, {_qty(free)} free in stock",
+                field=f"material[{need.line.find_number}]",
+            )
+        for item in items:
+            if wanted <= 0:
+                break
+            take = min(item.available, wanted)
+            if take <= 0:
+                continue
+            try:
+                made.append(
+                    inv.reserve(
+                        actor=actor, item=item, quantity=take, reference=order.number, at=at
+                    )
+                )
+            except Conflict as exc:  # someone took it between the read and the lock
+                raise Conflict(
+                    f"short of {need.line.child.pn} (line {need.line.find_number}): {exc}",
+                    field=f"material[{need.line.find_number}]",
+                ) from exc
+            wanted -= take
+    return made
+
+
+@transaction.atomic
+def reserve_material(
+    *, actor: User | None, order: BuildOrder, at: dt.datetime | None = None
+) -> list[Any]:
+    """Hold the stock the order still needs (all of it or nothing): refused, naming the
+    part and how much is missing, when the stores do not have it."""
+    require(actor, Capability.MANAGE_STOCK)
+    now = _at(at)
+    order = _locked(order)
+    _status(order, (BuildStatus.PLANNED, *WORKING), "its material is no longer reserved")
+    made = _reserve(actor, order, now)
+    _audit(
+        actor,
+        "production.reserve_material",
+        order,
+        order,
+        after={"reservations": [r.pk for r in made]},
+    )
+    return made
+
+
+@transaction.atomic
+def issue_material(
+    *, actor: User | None, order: BuildOrder, at: dt.datetime | None = None
+) -> list[BuildConsumption]:
+    """Issue everything the order still needs, from what is held for it (reserving what is
+    not held yet first), unit by unit: each output serial gets its own serialised parts and
+    its share of each batch. All of it or nothing."""
+    require(actor, Capability.MANAGE_STOCK)
+    now = _at(at)
+    order = _locked(order)
+    _status(order, WORKING, "material is issued to a released order only")
+    _reserve(actor, order, now)
+    outputs: list[BuildOutput | None] = list(order.outputs.order_by("id")) or [None]
+    per_output = Decimal(order.quantity) / len(outputs)
+    done: dict[tuple[int | None, int], Decimal] = {}
+    for c in BuildConsumption.objects.filter(order=order):
+        key = (c.output_id, c.bom_line_id)
+        done[key] = done.get(key, ZERO) + c.quantity
+    made: list[BuildConsumption] = []
+    for line in _lines(order):
+        held = list(
+            Reservation.objects.filter(
+                reference=order.number, quantity__gt=0, item__part_number=line.child
+            )
+            .select_related("item")
+            .order_by("item__expires_on", "item__received_at", "item_id")
+        )
+        left = {r.item_id: r.quantity for r in held}
+        for output in outputs:
+            wanted = line.quantity * per_output - done.get(
+                (output.pk if output else None, line.pk), ZERO
+            )
+            for r in held:
+                if wanted <= 0:
+                    break
+                take = min(left[r.item_id], wanted)
+                if take <= 0:
+                    continue
+                move = inv.issue(
+                    actor=actor, item=r.item, quantity=take, reference=order.number, at=now
+                )
+                left[r.item_id] -= take
+                wanted -= take
+                made.append(
+                    BuildConsumption.objects.create(
+                        order=order,
+                        output=output,
+                        bom_line=line,
+                        part_number=line.child,
+                        stock_item=r.item,
+                        part=r.item.part,
+                        batch=r.item.batch,
+                        quantity=take,
+                        movement=move,
+                        at=now,
+                        actor=actor,
+                    )
+                )
+            if wanted > 0:  # the reservation above guarantees it; the guard stays
+                raise Conflict(
+                    f"short of {line.child.pn} (line {line.find_number}): {_qty(wanted)} more",
+                    field=f"material[{line.find_number}]",
+                )
+    _start(order)
+    _audit(
+        actor,
+        "production.issue_material",
+        order,
+        order,
+        after={
+            "consumed": [
+                [c.output.serial if c.output else None, str(c.part or c.batch), str(c.quantity)]
+                for c in made
+            ]
+        },
+    )
+    return made
+
+
+# --- operations and inspections ----------------------------------------------------------
+
+
+def _operation(order: BuildOrder, operation: Operation) -> Operation:
+    if operation.routing_id != order.routing_id:
+        raise RuleViolation(
+            f"operation {operation.seq} is not on {order}'s routing", field="operation"
+        )
+    return operation
+
+
+@transaction.atomic
+def record_operation(
+    *,
+    actor: User | None,
+    order: BuildOrder,
+    operation: Operation,
+    note: str = "",
+    at: dt.datetime | None = None,
+) -> OperationProgress:
+    """An operation of the order's routing done, signed by the actor. Once per operation."""
+    require(actor, Capability.PERFORM_PRODUCTION)
+    now = _at(at)
+    order = _locked(order)
+    _status(order, WORKING, "operations are signed on a released order only")
+    _operation(order, operation)
+    if OperationProgress.objects.filter(order=order, operation=operation).exists():
+        raise Conflict(f"operation {operation.seq} of {order} is already signed", field="operation")
+    row = OperationProgress.objects.create(
+        order=order, operation=operation, signed_by=actor, at=now, note=note.strip()[:300]
+    )
+    _start(order)
+    _audit(actor, "production.record_operation", row, order)
+    return row
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A measured value and its limits (either may be open)."""
+
+    name: str
+    value: Any
+    lower: Any = None
+    upper: Any = None
+    unit: str = ""
+
+
+def _measurements(values: Sequence[Measurement]) -> tuple[list[dict[str, Any]], list[str]]:
+    rows, outside = [], []
+    for i, m in enumerate(values):
+        field = f"measurements[{i}]"
+        name = (m.name or "").strip()
+        if not name:
+            raise RuleViolation(f"{field}.name is required", field=f"{field}.name")
+        nums = {}
+        for key in ("value", "lower", "upper"):
+            raw = getattr(m, key)
+            if raw is None and key != "value":
+                nums[key] = None
+                continue
+            try:
+                num = Decimal(str(raw))
+            except Exception:  # noqa: BLE001 - any unparseable value
+                raise RuleViolation(
+                    f"{field}.{key}: {raw!r} is not a number", field=f"{field}.{key}"
+                ) from None
+            if not num.is_finite():
+                raise RuleViolation(
+                    f"{field}.{key}: {raw!r} is not a number", field=f"{field}.{key}"
+                )
+            nums[key] = num
+        lo, hi, v = nums["lower"], nums["upper"], nums["value"]
+        if lo is not None and hi is not None and lo > hi:
+            raise RuleViolation(f"{field}: lower limit above upper", field=f"{field}.lower")
+        within = (lo is None or v >= lo) and (hi is None or v <= hi)
+        if not within:
+            outside.append(f"{name} {v} {m.unit}".strip() + f" outside [{lo}, {hi}]")
+        rows.append(
+            {
+                "name": name,
+                "value": str(v),
+                "lower": None if lo is None else str(lo),
+                "upper": None if hi is None else str(hi),
+                "unit": m.unit,
+                "within": within,
+            }
+        )
+    return rows, outside
+
+
+@transaction.atomic
+def record_inspection(
+    *,
+    actor: User | None,
+    order: BuildOrder,
+    operation: Operation,
+    measurements: Sequence[Measurement] = (),
+    passed: bool | None = None,
+    note: str = "",
+    at: dt.datetime | None = None,
+) -> InspectionResult:
+    """The result of an inspection point, after its operation is signed, by someone other
+    than who signed it. The verdict follows the measurements (all within limits: pass)
+    unless ``passed`` says otherwise; a pass with a value outside its limits is refused."""
+    require(actor, Capability.INSPECT_PRODUCTION)
+    now = _at(at)
+    order = _locked(order)
+    _status(order, WORKING, "inspections are recorded on a released order only")
+    _operation(order, operation)
+    if not operation.inspection_point:
+        raise RuleViolation(
+            f"operation {operation.seq} is not an inspection point", field="operation"
+        )
+    done = OperationProgress.objects.filter(order=order, operation=operation).first()
+    if done is None:
+        raise RuleViolation(
+            f"operation {operation.seq} is not signed yet: inspect the work once it is done",
+            field="operation",
+        )
+    if actor is not None and done.signed_by_id == actor.pk:
+        raise RuleViolation(
+            f"{actor.get_username()} signed operation {operation.seq}: another person inspects it",
+            field="inspector",
+        )
+    rows, outside = _measurements(measurements)
+    if passed is None:
+        if not rows:
+            raise RuleViolation("give the measured values or the verdict", field="passed")
+        passed = not outside
+    elif passed and outside:
+        raise RuleViolation(f"cannot pass: {'; '.join(outside)}", field="measurements")
+    row = InspectionResult.objects.create(
+        order=order,
+        operation=operation,
+        measurements=rows,
+        passed=bool(passed),
+        inspector=actor,
+        at=now,
+        note=note.strip()[:300],
+    )
+    _audit(actor, "production.record_inspection", row, order)
+    return row
+
+
+# --- non-conformance reports -------------------------------------------------------------
+
+
+def _locked_ncr(ncr: NonConformance) -> NonConformance:
+    return (
+        NonConformance.objects.select_for_update(of=("self",))
+        .select_related("order")
+        .get(pk=ncr.pk)
+    )
+
+
+@transaction.atomic
+def raise_ncr(
+    *,
+    actor: User | None,
+    order: BuildOrder,
+    description: str,
+    operation: Operation | None = None,
+    at: dt.datetime | None = None,
+) -> NonConformance:
+    require(actor, Capability.INSPECT_PRODUCTION)
+    now = _at(at)
+    order = _locked(order)
+    _status(order, WORKING, "a non-conformance is raised on a released order")
+    if operation is not None:
+        _operation(order, operation)
+    description = (description or "").strip()
+    if not description:
+        raise RuleViolation("say what does not conform", field="description")
+    ncr = NonConformance.objects.create(
+        number=_next_number("NCR", now),
+        order=order,
+        operation=operation,
+        description=description,
+        raised_by=actor,
+        raised_at=now,
+    )
+    _audit(actor, "production.raise_ncr", ncr, order)
+    return ncr
+
+
+@transaction.atomic
+def disposition_ncr(
+    *,
+    actor: User | None,
+    ncr: NonConformance,
+    disposition: str,
+    concession: bool = False,
+    note: str = "",
+    at: dt.datetime | None = None,
+) -> NonConformance:
+    """Decide what is done with the non-conforming item; ``concession`` flags a deviation
+    accepted as it is (it then needs an approval before the report is closed)."""
+    require(actor, Capability.INSPECT_PRODUCTION)
+    now = _at(at)
+    ncr = _locked_ncr(ncr)
+    if ncr.status != NcrStatus.OPEN:
+        raise Conflict(f"{ncr} is closed", field="status")
+    if disposition not in Disposition.values:
+        raise RuleViolation(
+            f"disposition must be one of {', '.join(Disposition.values)}, not {disposition!r}",
+            field="disposition",
+        )
+    if concession and disposition == Disposition.SCRAP:
+        raise RuleViolation("a scrapped item needs no concession", field="concession")
+    before = audit.snapshot(ncr)
+    ncr.disposition = disposition
+    ncr.disposition_note = note.strip()[:300]
+    ncr.dispositioned_by = actor
+    ncr.dispositioned_at = now
+    ncr.concession = bool(concession)
+    ncr.concession_approved_by = None
+    ncr.concession_approved_at = None
+    ncr.save()
+    _audit(actor, "production.disposition_ncr", ncr, ncr.order, before=before)
+    return ncr
+
+
+@transaction.atomic
+def approve_concession(
+    *, actor: User, ncr: NonConformance, at: dt.datetime | None = None
+) -> NonConformance:
+    """A quality engineer or the hub administrator, not the raiser, approves the deviation."""
+    now = _at(at)
+    if actor is None or not actor.is_active or actor.role not in CONCESSION_APPROVERS:
+        who = actor.get_username() if actor is not None else "the system"
+        raise NotAllowed(f"{who} may not approve a concession (quality or hub administrator)")
+    ncr = _locked_ncr(ncr)
+    if ncr.status != NcrStatus.OPEN:
+        raise Conflict(f"{ncr} is closed", field="status")
+    if not ncr.concession:
+        raise RuleViolation(f"{ncr} asks for no concession", field="concession")
+    if ncr.concession_approved_by_id is not None:
+        raise Conflict(f"the concession of {ncr} is already approved", field="approved_by")
+    if ncr.raised_by_id == actor.pk:
+        raise RuleViolation(
+            f"{actor.get_username()} raised {ncr}: someone else approves its concession",
+            field="approved_by",
+        )
+    ncr.concession_approved_by = actor
+    ncr.concession_approved_at = now
+    ncr.save(update_fields=["concession_approved_by", "concession_approved_at"])
+    _audit(actor, "production.approve_concession", ncr, ncr.order)
+    return ncr
+
+
+@transaction.atomic
+def close_ncr(
+    *, actor: User | None, ncr: NonConformance, at: dt.datetime | None = None
+) -> NonConformance:
+    require(actor, Capability.INSPECT_PRODUCTION)
+    now = _at(at)
+    ncr = _locked_ncr(ncr)
+    if ncr.status != NcrStatus.OPEN:
+        raise Conflict(f"{ncr} is already closed", field="status")
+    if not ncr.disposition:
+        raise RuleViolation(f"{ncr} has no disposition yet", field="disposition")
+    if ncr.concession and ncr.concession_approved_by_id is None:
+        raise RuleViolation(f"the concession of {ncr} is not approved", field="concession")
+    ncr.status = NcrStatus.CLOSED
+    ncr.closed_by = actor
+    ncr.closed_at = now
+    ncr.save(update_fields=["status", "closed_by", "closed_at"])
+    _audit(actor, "production.close_ncr", ncr, ncr.order, before={"status": "open"})
+    return ncr
+
+
+# --- completion and acceptance -----------------------------------------------------------
+
+
+def blockers(order: BuildOrder) -> list[tuple[str, str]]:
+    """What stands between the order and its completion: (field, message) pairs."""
+    out: list[tuple[str, str]] = []
+    for need in material(order):
+        if need.to_issue > 0:
+            out.append(
+                (
+                    f"material[{need.line.find_number}]",
+                    f"{_qty(need.to_issue)} of {need.line.child.pn} not issued",
+                )
+            )
+    signed = set(
+        OperationProgress.objects.filter(order=order).values_list("operation_id", flat=True)
+    )
+    latest: dict[int, InspectionResult] = {}
+    for r in InspectionResult.objects.filter(order=order).order_by("at", "id"):
+        latest[r.operation_id] = r
+    for op in order.routing.operations.order_by("seq"):
+        if op.pk not in signed:
+            out.append(
+                (f"operations[{op.seq}]", f"operation {op.seq} ({op.description}) not signed")
+            )
+        if op.inspection_point:
+            result = latest.get(op.pk)
+            if result is None:
+                out.append(
+                    (
+                        f"inspections[{op.seq}]",
+                        f"inspection at operation {op.seq} ({op.inspection}) missing",
+                    )
+                )
+            elif not result.passed:
+                out.append(
+                    (
+                        f"inspections[{op.seq}]",
+                        f"inspection at operation {op.seq} ({op.inspection}) failed",
+                    )
+                )
+    for ncr in order.ncrs.filter(status=NcrStatus.OPEN).order_by("number"):
+        out.append(("ncrs", f"{ncr.number} is open"))
+    return out
+
+
+@transaction.atomic
+def complete_build_order(
+    *, actor: User | None, order: BuildOrder, at: dt.datetime | None = None
+) -> BuildOrder:
+    """Completed once every unit's material is issued, every operation signed, every
+    inspection point passed (its latest result) and every NCR closed; the output serials
+    are then registered as fleet parts, each built to the order's BOM revision."""
+    require(actor, Capability.MANAGE_PRODUCTION)
+    now = _at(at)
+    order = _locked(order)
+    _status(order, (BuildStatus.IN_PROGRESS,), "only an order in progress is completed")
+    refused = blockers(order)
+    if refused:
+        raise RuleViolation(
+            f"{order} cannot be completed: " + "; ".join(m for _, m in refused),
+            field=refused[0][0],
+        )
+    for output in order.outputs.select_for_update().order_by("id"):
+        part = fleet.register_part(
+            actor=actor,
+            part_number=order.product.part_number,
+            serial=output.serial,
+            manufactured=now.date(),
+        )
+        output.part = part
+        output.save(update_fields=["part"])
+    order.status = BuildStatus.COMPLETED
+    order.completed_at = now
+    order.completed_by = actor
+    order.save(update_fields=["status", "completed_at", "completed_by"])
+    _audit(actor, "production.complete_build_order", order, order, before={"status": "in_progress"})
+    return order
+
+
+@transaction.atomic
+def accept_build_order(
+    *,
+    actor: User | None,
+    order: BuildOrder,
+    at: dt.datetime | None = None,
+) -> list[Aircraft]:
+    """An aircraft's customer acceptance: each output serial enters the fleet of the
+    order's operator as an aircraft of the product's variant, with every serialised part
+    issued into it installed at the position its BOM line names, at this instant: the
+    as-built configuration."""
+    require(actor, Capability.MANAGE_PRODUCTION)
+    now = _at(at)
+    order = _locked(order)
+    product = order.product
+    if product.kind != ProductKind.AIRCRAFT or product.variant_id is None:
+        raise RuleViolation(
+            f"{product.code} is not an aircraft of a fleet variant", field="product"
+        )
+    _status(order, (BuildStatus.COMPLETED,), "only a completed order is accepted")
+    positions = {p.code: p for p in Position.objects.filter(variant=product.variant)}
+    made = []
+    for output in order.outputs.order_by("id"):
+        ac = fleet.register_aircraft(
+            actor=actor,
+            serial=output.serial,
+            variant=product.variant,
+            operator=order.operator,
+            delivered=now.date(),
+        )
+        used: dict[int, int] = {}
+        consumed = (
+            BuildConsumption.objects.filter(order=order, output=output, part__isnull=False)
+            .select_related("bom_line", "part")
+            .order_by("bom_line__find_number", "id")
+        )
+        for c in consumed:
+            codes = positions_of(c.bom_line)
+            if not codes:
+                continue
+            k = used.get(c.bom_line_id, 0)
+            used[c.bom_line_id] = k + 1
+            fleet.install_part(
+                actor=actor,
+                part=c.part,
+                aircraft=ac,
+                position=positions[codes[k]],
+                installed_at=now,
+                reference=order.number,
+            )
+        made.append(ac)
+    order.status = BuildStatus.ACCEPTED
+    order.accepted_at = now
+    order.accepted_by = actor
+    order.save(update_fields=["status", "accepted_at", "accepted_by"])
+    _audit(
+        actor,
+        "production.accept_build_order",
+        order,
+        order,
+        before={"status": "completed"},
+        after=audit.snapshot(order) | {"aircraft": [a.serial for a in made]},
+    )
+    return made
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+def build_record(part: Part) -> dict[str, Any] | None:
+    """The build record of a serial made by a build order (None: not built in Kanat)."""
+    output = (
+        BuildOutput.objects.filter(part=part).select_related("order__bom", "order__product").first()
+    )
+    if output is None:
+        return None
+    order = output.order
+    consumed = (
+        BuildConsumption.objects.filter(order=order, output=output)
+        .select_related("part_number", "part", "bom_line")
+        .order_by("bom_line__find_number", "id")
+    )
+    return {
+        "order": order.number,
+        "product": order.product.code,
+        "bom_revision": order.bom.revision,
+        "built_at": instant(order.completed_at),
+        "built_from": [
+            {
+                "find_number": c.bom_line.find_number,
+                "pn": c.part_number.pn,
+                "serial": c.part.serial if c.part_id else None,
+                "batch": c.batch or None,
+                "quantity": _qty(c.quantity),
+                "position": c.bom_line.ref_des or None,
+            }
+            for c in consumed
+        ],
+    }
+
+
+def consumed_into(part: Part) -> list[dict[str, Any]]:
+    """The builds a serial went into (one at most)."""
+    return [
+        {
+            "pk": c.pk,
+            "at": c.at,
+            "order": c.order.number,
+            "into": c.output.serial if c.output_id else c.order.product.code,
+            "by": c.actor.get_username() if c.actor_id else None,
+        }
+        for c in BuildConsumption.objects.filter(part=part).select_related(
+            "order__product", "output", "actor"
+        )
+    ]
