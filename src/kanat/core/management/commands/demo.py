@@ -12,6 +12,7 @@ from django.utils import timezone
 from kanat.core import services as core_services
 from kanat.core.models import Hub, Operator, User
 from kanat.demo import fleet as demo_fleet
+from kanat.demo import production as demo_production
 from kanat.demo import programme as demo_programme
 from kanat.demo import work as demo_work
 from kanat.fleet.models import Aircraft, Part
@@ -21,9 +22,10 @@ class Command(BaseCommand):
     help = (
         "Load the demo hub (ANKA family and a mixed fleet, three operators, a year of "
         "flights, a maintenance programme, certifying staff, work packages in every state "
-        "and defects; demo users hub / planner / technician / inspector / operator-kz / "
-        "operator-b with password 'demo') into an empty database. Running it again on a demo "
-        "database changes nothing; it refuses a database that holds other data."
+        "and defects, engineering data and stores; demo users hub / planner / technician / "
+        "inspector / operator-kz / operator-b with password 'demo') into an empty database. "
+        "Running it again on a demo database changes nothing; it refuses a database that "
+        "holds other data."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -62,6 +64,7 @@ class Command(BaseCommand):
             staff = demo_work.load_people(now=now, go_live=fleet.go_live, log=self.stdout.write)
             demo_work.load_work(fleet, staff, log=self.stdout.write)
             demo_work.withdraw(staff)
+            demo_production.load(fleet, log=self.stdout.write)
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo loaded. Log in as hub, planner, technician, inspector, operator-kz or "
