@@ -320,3 +320,22 @@ def test_a_completed_package_takes_a_rectification_card_and_goes_back_to_work():
     work.release_package(actor=h.certifier, package=pkg)
     defect.refresh_from_db()
     assert defect.status == DefectStatus.CLOSED
+
+
+def test_a_spare_in_stores_is_fitted_only_once_the_stores_have_issued_it():
+    from kanat.inventory import services as inv
+    from tests import factories as f
+
+    h = hangar()
+    item = f.serial_stock(pn=h.engine.part_number)
+    spare = item.part
+    pkg = _package(h, part_task=True)
+    work.open_package(actor=h.planner, package=pkg)
+    card = pkg.cards.get()
+    work.sign_step(actor=h.tech, step=card.steps.get(kind="remove"), removal_reason="scheduled")
+    install = card.steps.get(kind="install")
+    with pytest.raises(RuleViolation, match="in stores .*issue it to the work"):
+        work.sign_step(actor=h.tech, step=install, part=spare)
+    inv.issue(actor=None, item=item, quantity=1, reference=pkg.number)
+    work.sign_step(actor=h.tech, step=install, part=spare)
+    assert Installation.objects.get(part=spare, removed_at__isnull=True).aircraft == h.aircraft

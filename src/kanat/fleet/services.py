@@ -360,6 +360,8 @@ def install_part(
         .select_related("variant")
         .get(pk=aircraft.pk)
     )
+    if removed_at is None:
+        _not_in_stores(part)
     if position.variant_id != aircraft.variant_id:
         raise RuleViolation(
             f"position {position.code} belongs to {position.variant.code}; "
@@ -445,6 +447,20 @@ def install_part(
 
 
 @transaction.atomic
+def _not_in_stores(part: Part) -> None:
+    """A part on a stores shelf is fitted only once the stores have issued it (to the work
+    package or build order): the stock and the configuration never both hold it."""
+    from kanat.inventory.models import StockItem
+
+    item = StockItem.objects.select_related("location").filter(part=part, quantity__gt=0).first()
+    if item is not None:
+        raise RuleViolation(
+            f"{part} is in stores ({item.location.code}, {item.get_status_display().lower()}): "
+            "have the stores issue it to the work before fitting it",
+            field="part",
+        )
+
+
 def remove_part(
     *,
     actor: User | None,
