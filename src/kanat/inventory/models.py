@@ -278,6 +278,7 @@ class MovementKind(models.TextChoices):
     SCRAP = "scrap", "Scrap"
     REPAIR_OUT = "repair_out", "Sent for repair"
     REPAIR_IN = "repair_in", "Received from repair"
+    RETURN = "return", "Returned to stores"
 
 
 class StockMovement(AppendOnly):

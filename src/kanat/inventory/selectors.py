@@ -96,11 +96,13 @@ def reorder_suggestions(
     months: int = 6,
     at: dt.datetime | None = None,
 ) -> list[Suggestion]:
-    """For each minimum stock the user may see: serviceable on hand minus reserved against
+    """For each minimum stock the user may see: serviceable, unexpired on hand minus reserved
+    (an item past its shelf life on ``at``'s UTC date is not available) against
     the reorder point (minimum + one month of the average consumption over the last
     ``months``, from issue movements at that location for that owner). A suggestion when
     the available stock is below it, for enough whole units to reach it."""
     at = at or timezone.now()
+    today = (at.astimezone(dt.UTC) if timezone.is_aware(at) else at).date()
     since = at - dt.timedelta(days=MONTH_DAYS * months)
     levels = StockLevel.objects.restrict(user).select_related("part_number", "location")
     if location is not None:
@@ -120,6 +122,7 @@ def reorder_suggestions(
             status=StockStatus.SERVICEABLE,
             quantity__gt=0,
         )
+        .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=today))
         .values("part_number", "location", "owner")
         .annotate(q=Sum("quantity"), r=Sum("reserved"))
     ):

@@ -846,3 +846,193 @@ def receive_from_repair(
     )
     _audit(actor, "inventory.receive_from_repair", item, before=before)
     return item
+
+
+# --- parts coming back: off an aircraft, out of production --------------------------------
+
+#: what a part taken off an aircraft may come back to the stores as
+RETURN_STATUSES = (StockStatus.UNSERVICEABLE, StockStatus.QUARANTINE, StockStatus.SERVICEABLE)
+
+
+def _locked_part(part: Part) -> Part:
+    try:
+        return (
+            Part.objects.select_for_update(of=("self",))
+            .select_related("part_number", "operator")
+            .get(pk=part.pk)
+        )
+    except Part.DoesNotExist:
+        raise RuleViolation(f"part {part.pk} does not exist", field="part") from None
+
+
+def _not_fitted_nor_in_stock(part: Part) -> None:
+    fitted = (
+        Installation.objects.filter(part=part, removed_at__isnull=True)
+        .select_related("aircraft")
+        .first()
+    )
+    if fitted is not None:
+        raise RuleViolation(
+            f"part {part} is fitted to {fitted.aircraft}: remove it first", field="part"
+        )
+    live = (
+        StockItem.objects.filter(part=part)
+        .filter(Q(quantity__gt=0) | Q(repair_supplier__isnull=False))
+        .select_related("location", "repair_supplier")
+        .first()
+    )
+    if live is not None:
+        where = live.repair_supplier or live.location
+        raise Conflict(f"part {part} is already in stock ({where})", field="part")
+
+
+@transaction.atomic
+def return_to_stores(
+    *,
+    actor: User | None,
+    part: Part,
+    location: StockLocation,
+    status: str,
+    reference: str,
+    at: dt.datetime | None = None,
+) -> StockItem:
+    """A serialised part taken off an aircraft comes into the stores: unserviceable (to go
+    for repair: the start of the rotable loop), quarantine (to be investigated) or
+    serviceable. Its stock item is revived when it had one (issued earlier) or made; it
+    belongs to the part's owner (None: the hub's pool). ``reference`` is the work package or
+    task card it came off by."""
+    require(actor, Capability.MANAGE_STOCK)
+    now = _at(at)
+    reference = _text(reference, "reference", "the work package or task card reference")
+    if status not in RETURN_STATUSES:
+        raise RuleViolation(
+            f"a part comes back as {', '.join(RETURN_STATUSES)}, not {status!r}", field="status"
+        )
+    part = _locked_part(part)
+    if not Installation.objects.filter(part=part).exists():
+        raise RuleViolation(
+            f"part {part} was never fitted to an aircraft: receive it against an order",
+            field="part",
+        )
+    _not_fitted_nor_in_stock(part)
+    location = _active_location(location, "location")
+    item = (
+        StockItem.objects.select_for_update(of=("self",))
+        .filter(part=part)
+        .order_by("-received_at", "-id")
+        .first()
+    )
+    if item is not None and item.status == StockStatus.SCRAPPED:
+        raise RuleViolation(f"part {part} was scrapped in the stores", field="part")
+    before = audit.snapshot(item) if item is not None else None
+    from_status = item.status if item is not None else ""
+    if item is None:
+        item = StockItem.objects.create(
+            part_number=part.part_number,
+            part=part,
+            quantity=ONE,
+            status=status,
+            location=location,
+            owner=part.operator,
+            received_at=now,
+        )
+    else:
+        item.quantity = ONE
+        item.reserved = ZERO
+        item.status = status
+        item.location = location
+        item.owner = part.operator
+        item.save(update_fields=["quantity", "reserved", "status", "location", "owner"])
+    _move(
+        item,
+        MovementKind.RETURN,
+        actor=actor,
+        at=now,
+        quantity=ONE,
+        delta=ONE,
+        to_location=location,
+        from_status=from_status,
+        to_status=status,
+        reference=reference[:80],
+        note="taken off an aircraft",
+    )
+    _audit(
+        actor,
+        "inventory.return_to_stores",
+        item,
+        before=before,
+        after=audit.snapshot(item) | {"reference": reference},
+    )
+    return item
+
+
+@transaction.atomic
+def receive_from_production(
+    *,
+    actor: User | None,
+    part: Part,
+    location: StockLocation,
+    reference: str,
+    at: dt.datetime | None = None,
+) -> StockItem:
+    """A serialised output of a completed build order enters the stores, serviceable, so a
+    sub-assembly built here can be reserved and issued to another order. ``reference`` is
+    the order that built it; the item belongs to that order's operator (None: the hub's
+    pool) and its certificate is the order's build record."""
+    from kanat.production.models import BuildOutput, BuildStatus, ProductKind
+
+    require(actor, Capability.MANAGE_STOCK)
+    now = _at(at)
+    reference = _text(reference, "reference", "the build order that made the part")
+    part = _locked_part(part)
+    output = BuildOutput.objects.filter(part=part).select_related("order__product").first()
+    if output is None:
+        raise RuleViolation(f"part {part} was not built by a build order", field="part")
+    order = output.order
+    if reference != order.number:
+        raise RuleViolation(
+            f"part {part} was built by {order.number}, not {reference}", field="reference"
+        )
+    if order.status != BuildStatus.COMPLETED:
+        raise RuleViolation(
+            f"{order.number} is {order.get_status_display().lower()}: only a completed "
+            "order's output enters the stores",
+            field="part",
+        )
+    if order.product.kind == ProductKind.AIRCRAFT:
+        raise RuleViolation(
+            f"part {part} is an aircraft: it is accepted into its fleet", field="part"
+        )
+    _not_fitted_nor_in_stock(part)
+    if StockItem.objects.filter(part=part).exists():
+        raise Conflict(f"part {part} was received from production already", field="part")
+    location = _active_location(location, "location")
+    item = StockItem.objects.create(
+        part_number=part.part_number,
+        part=part,
+        quantity=ONE,
+        status=StockStatus.SERVICEABLE,
+        location=location,
+        owner=order.operator,
+        certificate_ref=f"build record {order.number}",
+        received_at=now,
+    )
+    _move(
+        item,
+        MovementKind.RECEIVE,
+        actor=actor,
+        at=now,
+        quantity=ONE,
+        delta=ONE,
+        to_location=location,
+        to_status=item.status,
+        reference=order.number,
+        note="from production",
+    )
+    _audit(
+        actor,
+        "inventory.receive_from_production",
+        item,
+        after=audit.snapshot(item) | {"order": order.number},
+    )
+    return item
