@@ -331,6 +331,11 @@ class WorkCentre(models.Model):
 
     code = models.CharField(max_length=40, unique=True)
     name = models.CharField(max_length=200)
+    local = models.BooleanField(
+        default=True,
+        help_text="Work here is done by the hub's own (locally trained) staff; "
+        "untick for the licensor's or another foreign site",
+    )
 
     objects = TenantManager()
 
@@ -647,3 +652,183 @@ class NonConformance(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+# --- first-article inspection (AS9102) ---------------------------------------------------
+
+
+class FaiReason(models.TextChoices):
+    NEW_PART = "new_part", "New part"
+    NEW_BOM_REVISION = "new_bom_revision", "New BOM revision"
+    CHANGE = "change", "Change (design, process, source or location)"
+    LAPSE = "lapse", "Lapse in production"
+
+
+class FaiStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+class FaiScope(models.TextChoices):
+    FULL = "full", "Full FAI"
+    PARTIAL = "partial", "Partial FAI"
+
+
+class DetailOrAssembly(models.TextChoices):
+    DETAIL = "detail", "Detail"
+    ASSEMBLY = "assembly", "Assembly"
+
+
+class FirstArticle(models.Model):
+    """An AS9102 first-article inspection of one serial of a part number at a part
+    (drawing) revision and, for an assembly, a BOM revision. The row is Form 1 (part
+    number accountability); its ``materials`` are Form 2 (product accountability) and its
+    ``characteristics`` Form 3 (characteristic accountability). Written by
+    ``kanat.production.fai`` only; entries change only while it is open."""
+
+    TENANT_PATH = None
+
+    number = models.CharField("FAI report number", max_length=24, unique=True)
+    part_number = models.ForeignKey(
+        PartNumber, on_delete=models.PROTECT, related_name="first_articles"
+    )
+    part_revision = models.CharField(
+        "part (drawing) revision", max_length=10, help_text="From the part master when opened"
+    )
+    bom = models.ForeignKey(
+        Bom,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="first_articles",
+        help_text="The BOM revision of an assembly's first article; empty for a detail",
+    )
+    build_order = models.ForeignKey(
+        BuildOrder,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="first_articles",
+    )
+    serial = models.CharField("serial number inspected", max_length=60)
+    reason = models.CharField(max_length=20, choices=FaiReason.choices)
+    status = models.CharField(max_length=10, choices=FaiStatus.choices, default=FaiStatus.OPEN)
+    # Form 1
+    part_name = models.CharField(max_length=200)
+    drawing_number = models.CharField(max_length=80)
+    drawing_revision = models.CharField(max_length=10)
+    organisation = models.CharField(
+        "organisation name", max_length=200, help_text="Who made the first article"
+    )
+    detail_or_assembly = models.CharField(max_length=8, choices=DetailOrAssembly.choices)
+    scope = models.CharField(max_length=8, choices=FaiScope.choices, default=FaiScope.FULL)
+    partial_reason = models.CharField(
+        max_length=300, blank=True, help_text="A partial FAI: what changed, and the baseline"
+    )
+    baseline = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="A partial FAI: the accepted FAI it is a delta to",
+    )
+    opened_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    opened_at = models.DateTimeField()
+    signed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.CharField(max_length=300, blank=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scope="full") | ~Q(partial_reason=""),
+                name="fai_partial_says_why",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(signed_at__isnull=False),
+                name="fai_closed_is_signed",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(rejection_reason=""),
+                name="fai_rejected_says_why",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Form2Kind(models.TextChoices):
+    MATERIAL = "material", "Material"
+    SPECIAL_PROCESS = "special_process", "Special process"
+    FUNCTIONAL_TEST = "functional_test", "Functional test"
+
+
+class FirstArticleMaterial(models.Model):
+    """A Form 2 entry: a material, special process or functional test of the first
+    article, with its specification, code, supplier and certificate."""
+
+    TENANT_PATH = None
+
+    fai = models.ForeignKey(FirstArticle, on_delete=models.PROTECT, related_name="materials")
+    kind = models.CharField(max_length=16, choices=Form2Kind.choices)
+    name = models.CharField("material or process name", max_length=200)
+    specification = models.CharField(max_length=200)
+    code = models.CharField(max_length=80, blank=True, help_text="Specification or process code")
+    supplier = models.CharField(max_length=200, blank=True)
+    certificate_ref = models.CharField("certificate of conformance", max_length=120, blank=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["fai", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.fai.number}: {self.get_kind_display()} {self.name}"
+
+
+class FirstArticleCharacteristic(models.Model):
+    """A Form 3 entry: one design characteristic (numbered on the ballooned drawing),
+    where it is, what is required (nominal and tolerance, or a text requirement), the
+    result, the verdict and the tool used. ``passed`` empty: no result yet."""
+
+    TENANT_PATH = None
+
+    fai = models.ForeignKey(FirstArticle, on_delete=models.PROTECT, related_name="characteristics")
+    number = models.PositiveIntegerField("characteristic number")
+    reference_location = models.CharField(max_length=80, blank=True, help_text="Sheet / zone")
+    requirement = models.CharField("designed requirement", max_length=300)
+    nominal = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    tolerance_minus = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    tolerance_plus = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    unit = models.CharField(max_length=16, blank=True)
+    result = models.CharField(max_length=200, blank=True)
+    passed = models.BooleanField(null=True, blank=True)
+    tool = models.CharField("tool used", max_length=120, blank=True)
+    ncr_ref = models.CharField("non-conformance reference", max_length=40, blank=True)
+    recorded_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["fai", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["fai", "number"], name="fai_characteristic_number"),
+            models.CheckConstraint(
+                condition=Q(passed__isnull=True) | ~Q(result=""),
+                name="fai_characteristic_verdict_has_result",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fai.number} #{self.number}"

@@ -216,12 +216,16 @@ def define_product(
 
 
 @transaction.atomic
-def define_work_centre(*, actor: User | None, code: str, name: str) -> WorkCentre:
+def define_work_centre(
+    *, actor: User | None, code: str, name: str, local: bool = True
+) -> WorkCentre:
+    """A work centre; ``local`` False for one abroad (the licensor's shop): its hours do not
+    count as local production hours."""
     require(actor, Capability.MANAGE_ENGINEERING)
     code = _text(code, "code")
     if WorkCentre.objects.filter(code=code).exists():
         raise RuleViolation(f"work centre {code} already exists", field="code")
-    wc = WorkCentre.objects.create(code=code, name=_text(name, "name"))
+    wc = WorkCentre.objects.create(code=code, name=_text(name, "name"), local=bool(local))
     audit.record(actor=actor, action="production.define_work_centre", instance=wc)
     return wc
 
