@@ -149,6 +149,10 @@ HUB_ONLY_ROUTES = {
     "production:bom_list",
     "production:bom_detail",
     "production:routing_detail",
+    "production:order_board",
+    "production:order_detail",
+    "production:ncr_list",
+    "production:localisation",
 }
 # Reference data shared by every operator (no tenant): visible to all signed-in users.
 SHARED_ROUTES = {

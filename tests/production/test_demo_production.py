@@ -1,9 +1,14 @@
 """The demo's engineering data and stores: released BOMs for every kind of product, a
 superseded revision to compare, routings with inspection points, purchase orders in every
 state, an expired batch, a part at the repair station, reorder suggestions, consumption by
-work packages, a ledger that balances, and no fitted serial in stock."""
+work packages, a ledger that balances, and no fitted serial in stock; and a production line
+with build orders in every state, the first airframe accepted into its operator's fleet."""
 
 from __future__ import annotations
+
+import io
+import json
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -13,7 +18,7 @@ from django.utils import timezone
 
 from kanat.core.errors import RuleViolation
 from kanat.core.models import User
-from kanat.fleet.models import Installation
+from kanat.fleet.models import Aircraft, Installation
 from kanat.inventory import selectors as stock_selectors
 from kanat.inventory import services as stores
 from kanat.inventory.models import (
@@ -24,10 +29,15 @@ from kanat.inventory.models import (
     StockMovement,
     StockStatus,
 )
-from kanat.production import selectors
+from kanat.production import build, selectors
 from kanat.production.models import (
     Bom,
     BomStatus,
+    BuildConsumption,
+    BuildOrder,
+    BuildStatus,
+    InspectionResult,
+    NcrStatus,
     Operation,
     PartMaster,
     Product,
@@ -130,6 +140,102 @@ def test_demo_engineering_data_and_stores(capsys):
     assert client.get("/stores/orders/").status_code == 200
 
     # the signed records are untouched
+    capsys.readouterr()
+    call_command("records", "verify")
+    assert capsys.readouterr().out.startswith("intact: 3 chains")
+
+
+def test_demo_production_line_has_orders_in_every_state(capsys):
+    call_command("demo")
+    orders = {
+        o.outputs.get().serial: o
+        for o in BuildOrder.objects.select_related("product", "operator", "bom")
+    }
+    kit = {s: o for s, o in orders.items() if o.product.kind == ProductKind.AIRCRAFT}
+    assert {s: o.status for s, o in kit.items()} == {
+        "KZ-013": BuildStatus.ACCEPTED,
+        "KZ-014": BuildStatus.COMPLETED,
+        "PB-009": BuildStatus.IN_PROGRESS,
+        "KZ-015": BuildStatus.RELEASED,
+        "PB-010": BuildStatus.PLANNED,
+    }
+    assert all(o.bom.revision == "B" for o in kit.values())
+    satcom, tracker = orders["SAT-L001"], orders["ST-0001"]
+    assert satcom.product.kind == ProductKind.SATCOM_TERMINAL
+    assert satcom.status == BuildStatus.COMPLETED
+    assert tracker.product.kind == ProductKind.SATELLITE_SUBSYSTEM
+    assert tracker.status == BuildStatus.RELEASED
+
+    # in progress: an open NCR, an inspection failed then passed
+    wip = kit["PB-009"]
+    assert wip.ncrs.filter(status=NcrStatus.OPEN).exists()
+    results = list(InspectionResult.objects.filter(order=wip).order_by("at"))
+    assert [r.passed for r in results] == [False, True]
+    assert results[0].operation_id == results[1].operation_id
+    assert ("ncrs", f"{wip.ncrs.get().number} is open") in build.blockers(wip)
+    # completed: nothing stands in the way; its NCR closed on an approved concession
+    done = kit["KZ-014"]
+    assert build.blockers(done) == []
+    (concession,) = done.ncrs.all()
+    assert concession.status == NcrStatus.CLOSED and concession.concession_approved_by_id
+    # released: every line held for it; planned: short of the V-tail still on order
+    assert all(
+        n.to_reserve == 0 and n.reserved == n.required for n in build.material(kit["KZ-015"])
+    )
+    planned = kit["PB-010"]
+    free = {}
+    for need in build.material(planned):
+        free[need.line.child.pn] = sum(
+            (i.available for i in build._candidates(planned, need.line, timezone.now())),
+            Decimal(0),
+        )
+        short = free[need.line.child.pn] < need.required
+        assert short == (need.line.child.pn == "KN-55100"), need.line.child.pn
+    assert PurchaseOrder.objects.filter(
+        lines__part_number__pn="KN-55100", status=POStatus.PARTIAL
+    ).exists()
+
+    # the SATCOM terminal built here went through the stores into the first airframe
+    built = satcom.outputs.get().part
+    assert StockMovement.objects.filter(
+        item__part=built, kind=MovementKind.RECEIVE, reference=satcom.number
+    ).exists()
+    # the accepted airframe is an aircraft of its operator with its as-built configuration
+    accepted = kit["KZ-013"]
+    aircraft = Aircraft.objects.get(serial="KZ-013")
+    assert aircraft.operator == accepted.operator and aircraft.variant.code == "ANKA-S"
+    fitted = {
+        i.position.code: i.part
+        for i in Installation.objects.filter(
+            aircraft=aircraft, removed_at__isnull=True
+        ).select_related("position", "part")
+    }
+    assert set(fitted) == {"ENG", "PROP", "MLG", "LOS", "SATCOM"}
+    assert fitted["SATCOM"] == built
+    consumed = set(
+        BuildConsumption.objects.filter(order=accepted, part__isnull=False).values_list(
+            "part_id", flat=True
+        )
+    )
+    assert {p.pk for p in fitted.values()} <= consumed
+    engine = fitted["ENG"]
+    out = io.StringIO()
+    call_command("genealogy", engine.serial, "--pn", "KN-72100", "--format", "json", stdout=out)
+    story = json.loads(out.getvalue())
+    assert any(accepted.number in d["what"] for d in story["maintenance"])
+    client = Client()
+    client.force_login(User.objects.get(username="operator-kz"))
+    assert "KZ-013" in client.get("/").content.decode()
+    page = client.get(f"/aircraft/{aircraft.pk}/")
+    assert page.status_code == 200 and engine.serial in page.content.decode()
+
+    # the material came from stock received in the demo; the ledger still balances
+    for c in BuildConsumption.objects.select_related("stock_item", "movement"):
+        assert c.stock_item.receipt_id or c.stock_item.part_id == built.pk
+        assert c.movement.reference == c.order.number
+    for item in StockItem.objects.all():
+        assert stock_selectors.ledger_balance(item) == item.quantity, item
+        assert 0 <= item.reserved <= item.quantity
     capsys.readouterr()
     call_command("records", "verify")
     assert capsys.readouterr().out.startswith("intact: 3 chains")

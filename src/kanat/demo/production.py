@@ -15,8 +15,17 @@ against them with certificate references (the hub's unfitted spares included); b
 shelf life, one expired; a part out for repair; minimum stock levels below which
 ``/stores/reorder/`` suggests orders; issues to work packages and kit builds.
 
-Everything goes through ``kanat.production.services`` and ``kanat.inventory.services``.
-Serials fitted to aircraft never enter the stores.
+Production line: build orders in every state, through ``kanat.production.build``. The
+licensor's airframe sets (structure, harnesses, bought-in equipment) for the first locally
+assembled ANKA-S; a SATCOM terminal built here, received into the stores from production and
+built into the first airframe; that airframe accepted into the Kazakh operator's fleet with
+its as-built configuration; one completed awaiting acceptance (a concession on its record);
+one in progress (an inspection failed then passed after rework, an NCR open); one released
+with its material reserved; one planned, short of the V-tail still on order; a star tracker
+released, waiting for its optical head.
+
+Everything goes through ``kanat.production.services``, ``kanat.production.build`` and
+``kanat.inventory.services``. Serials fitted to aircraft never enter the stores.
 """
 
 from __future__ import annotations
@@ -31,8 +40,10 @@ from kanat.fleet import services as fleet_services
 from kanat.fleet.models import Part, PartNumber, PartTracking, Variant
 from kanat.inventory import services as stores
 from kanat.inventory.models import LocationKind, PurchaseOrder, StockItem, StockStatus
+from kanat.production import build
 from kanat.production import services as prod
-from kanat.production.models import ProductKind
+from kanat.production.build import Measurement
+from kanat.production.models import BuildOrder, Disposition, Product, ProductKind
 from kanat.work.models import WorkPackage
 
 INVENTED = "(invented)"
@@ -205,10 +216,12 @@ BOMS: dict[str, list[tuple[int, str, Any, str]]] = {
 }
 # the kit, revision A: the licensor's main harness (superseded by B below)
 KIT = "KN-10000-S"
+# (structure is built in, not fitted to a position of the fleet configuration: its
+# designation goes in the line's note, the reference designator names fleet positions only)
 KIT_REV_A: list[tuple[int, str, Any, str]] = [
-    (10, "KN-53100", 1, "fuselage"),
-    (20, "KN-57100", 2, "LH, RH"),
-    (30, "KN-55100", 1, "V-tail"),
+    (10, "KN-53100", 1, ""),
+    (20, "KN-57100", 2, ""),
+    (30, "KN-55100", 1, ""),
     (40, "KN-92100", 1, "W1 (licensor-built)"),
     (50, "KN-23200", 1, "SATCOM"),
     (60, "KN-72100", 1, "ENG"),
@@ -218,6 +231,8 @@ KIT_REV_A: list[tuple[int, str, Any, str]] = [
     (100, "KN-SEAL-01", "0.6", ""),
     (110, "KN-FAST-01", 2, ""),
 ]
+
+KIT_NOTES = {"KN-53100": "fuselage", "KN-57100": "LH, RH", "KN-55100": "V-tail"}
 
 PRODUCTS = [
     ("ANKA-S-KIT", "ANKA-S airframe kit (local final assembly)", ProductKind.AIRCRAFT, KIT),
@@ -456,9 +471,13 @@ SUPPLIERS = [
 def load(fleet: DemoFleet, *, log: Any) -> None:
     assert fleet.now is not None
     now = fleet.now
-    users = {u.username: u for u in User.objects.filter(username__in=["hub", "planner"])}
+    users = {
+        u.username: u
+        for u in User.objects.filter(username__in=["hub", "planner", "technician", "inspector"])
+    }
     pns = _engineering(users["hub"], log)
-    _stores(fleet, pns, users, now, log)
+    s = _stores(fleet, pns, users, now, log)
+    _build_orders(s, fleet, log)
 
 
 # --- engineering ------------------------------------------------------------------------
@@ -496,7 +515,13 @@ def _engineering(hub: User, log: Any) -> dict[str, PartNumber]:
         draft = prod.create_bom_revision(actor=hub, part_number=pns[assembly], **kw)
         for find, child, qty, ref in lines:
             prod.add_bom_line(
-                actor=hub, bom=draft, find_number=find, child=pns[child], quantity=qty, ref_des=ref
+                actor=hub,
+                bom=draft,
+                find_number=find,
+                child=pns[child],
+                quantity=qty,
+                ref_des=ref,
+                note=KIT_NOTES.get(child, "") if assembly == KIT else "",
             )
         prod.release_bom(actor=hub, bom=draft)
 
@@ -567,7 +592,7 @@ class _Stores:
     (``hub`` moves stock, ``planner`` buys)."""
 
     def __init__(self, pns: dict[str, PartNumber], users: dict[str, User], now: dt.datetime):
-        self.pns, self.now = pns, now
+        self.pns, self.now, self.users = pns, now, users
         self.keeper, self.buyer = users["hub"], users["planner"]
         self.loc = {
             code: stores.create_location(actor=self.keeper, code=code, name=name, kind=kind)
@@ -660,7 +685,7 @@ def _stores(
     users: dict[str, User],
     now: dt.datetime,
     log: Any,
-) -> None:
+) -> _Stores:
     s = _Stores(pns, users, now)
     ops = fleet.operators
 
@@ -672,7 +697,7 @@ def _stores(
         [
             ("KN-CF-200", 300),
             ("KN-ADH-01", 12),
-            ("KN-SEAL-01", 10),
+            ("KN-SEAL-01", 11),
             ("KN-FAST-01", 10),
             ("GH-ADH-02", 500),
         ],
@@ -684,7 +709,7 @@ def _stores(
         [
             ("KN-CF-200", 120, "PP-2541", 65),
             ("KN-ADH-01", 6, "AD-2541", 65),
-            ("KN-SEAL-01", 4, "SL-2541", -30),  # expired a month ago
+            ("KN-SEAL-01", 5, "SL-2541", -30),  # expired a month ago
         ],
     )
     late = s.receive(
@@ -839,7 +864,8 @@ def _stores(
     )
     s.issue(line_cf, kit_cf, "ANKA-S kit 03: composite lay-up", 50)
     s.issue(old_adh, "1.25", "ANKA-S kit 03: bonding", 48)
-    s.issue(old_seal, "1", "ANKA-S kit 03: sealing", 45)  # its last use before it expired
+    # (the first local airframes take all but 1 kg of what is left before it expires)
+    s.issue(old_seal, "1", "ANKA-S kit 03: sealing", 45)
     s.issue(fasteners[0], 3, "ANKA-S kit 03: structure", 45)
     s.issue(_item(parts, "FS-2601"), 1, "ANKA-S kit 03: fuselage", 60)
     s.issue(_item(parts, "SP-2601"), 4, "ANKA-S kit 03: wings", 58)
@@ -932,3 +958,195 @@ def _stores(
         f"stores: {len(LOCATIONS)} locations, {len(SUPPLIERS)} suppliers, {s.orders} purchase "
         f"orders, {StockItem.objects.count()} stock items"
     )
+    return s
+
+
+# --- build orders -----------------------------------------------------------------------
+
+#: the licensor's airframe sets for the first five local final assemblies (the fifth
+#: V-tail is still on order) and the local SATCOM terminal's radome and harness
+AIRFRAME_SETS: list[tuple[str, int, list[str]]] = [
+    ("KN-53100", 5, [f"FU-26{n:02d}" for n in range(1, 6)]),
+    ("KN-57100", 10, [f"WG-26{n:02d}" for n in range(1, 11)]),
+    ("KN-55100", 4, [f"VT-26{n:02d}" for n in range(3, 6)]),
+    ("KN-23200", 4, [f"SC-26{n:02d}" for n in range(1, 5)]),
+    ("KN-72100", 5, [f"E72-26{n:02d}" for n in range(3, 8)]),
+    ("KN-61100", 2, ["P61-2603", "P61-2604"]),
+    ("KN-32100", 5, [f"G32-26{n:02d}" for n in range(1, 6)]),
+    ("KN-23100", 4, [f"L23-26{n:02d}" for n in range(3, 7)]),
+]
+
+
+class _Line:
+    """The production line's writes at past instants, by the demo's users: ``planner``
+    plans and completes, ``hub`` keeps the stores, ``technician`` signs operations,
+    ``inspector`` inspects and raises non-conformances, ``hub`` approves concessions."""
+
+    def __init__(self, s: _Stores):
+        self.s = s
+        self.planner, self.keeper = s.users["planner"], s.users["hub"]
+        self.tech, self.inspector = s.users["technician"], s.users["inspector"]
+
+    def order(
+        self, code: str, serial: str, days: float, operator: Any = None, release: float = 0
+    ) -> BuildOrder:
+        at = self.s.ago(days)
+        order = build.create_build_order(
+            actor=self.planner,
+            product=Product.objects.get(code=code),
+            quantity=1,
+            serials=[serial],
+            operator=operator,
+            planned_start=(at + dt.timedelta(days=2)).date(),
+            planned_end=(at + dt.timedelta(days=40)).date(),
+            at=at,
+        )
+        if release:
+            order = build.release_build_order(
+                actor=self.planner, order=order, at=self.s.ago(release)
+            )
+        return order
+
+    def material(self, order: BuildOrder, days: float, issue: float = 0) -> None:
+        build.reserve_material(actor=self.keeper, order=order, at=self.s.ago(days))
+        if issue:
+            build.issue_material(actor=self.keeper, order=order, at=self.s.ago(issue))
+
+    def work(self, order: BuildOrder, days: float, upto: int = 10**6, step: float = 1.5) -> float:
+        """Sign the routing's operations (to ``upto``), each inspection point passed by the
+        inspector an hour later; returns the day after the last."""
+        for op in order.routing.operations.order_by("seq"):
+            if op.seq > upto:
+                break
+            self.sign(order, op, days)
+            if op.inspection_point:
+                self.inspect(order, op, days - 0.05, passed=True)
+            days -= step
+        return days
+
+    def sign(self, order: BuildOrder, op: Any, days: float) -> None:
+        build.record_operation(actor=self.tech, order=order, operation=op, at=self.s.ago(days))
+
+    def inspect(self, order: BuildOrder, op: Any, days: float, **kw: Any) -> None:
+        build.record_inspection(
+            actor=self.inspector, order=order, operation=op, at=self.s.ago(days), **kw
+        )
+
+
+def _build_orders(s: _Stores, fleet: DemoFleet, log: Any) -> None:
+    ops = fleet.operators
+    line = _Line(s)
+    # the SATCOM terminal's composite radome and harness, and the airframe sets
+    parts = s.order("LIC", 140, [("KN-23230", 1), ("KN-92300", 1)])
+    s.receive(
+        parts, 130, "HUB-MAIN", [("KN-23230", 1, "RD-2601", None), ("KN-92300", 1, "SH-2601", None)]
+    )
+    sets = s.order(
+        "LIC",
+        115,
+        [(pn, n) for pn, n, _ in AIRFRAME_SETS]
+        + [("KN-92110", 5), ("KN-92200", 5), ("KN-FAST-01", 10)],
+    )
+    s.receive(
+        sets,
+        100,
+        "HUB-MAIN",
+        [(pn, 1, serial, None) for pn, _, serials in AIRFRAME_SETS for serial in serials]
+        + [
+            ("KN-92110", 5, "MH-2601", None),
+            ("KN-92200", 5, "PH-2601", None),
+            ("KN-FAST-01", 10, "", None),
+        ],
+    )
+
+    # a SATCOM terminal built here: completed, into the stores, then into the first airframe
+    satcom = line.order("SATCOM-AIR", "SAT-L001", 128, release=127)
+    line.material(satcom, 126, issue=125)
+    line.work(satcom, 124)
+    build.complete_build_order(actor=line.planner, order=satcom, at=s.ago(118))
+    (output,) = satcom.outputs.select_related("part")
+    stores.receive_from_production(
+        actor=line.keeper,
+        part=output.part,
+        location=s.loc["HUB-MAIN"],
+        reference=satcom.number,
+        at=s.ago(117),
+    )
+
+    # the first local ANKA-S: built, completed and accepted into the Kazakh fleet
+    first = line.order("ANKA-S-KIT", "KZ-013", 92, operator=ops["KZ-ADF"], release=90)
+    line.material(first, 89, issue=88)
+    line.work(first, 85, step=8)
+    build.complete_build_order(actor=line.planner, order=first, at=s.ago(30))
+    build.accept_build_order(actor=line.planner, order=first, at=s.ago(20))
+
+    # the second: completed, awaiting the customer's acceptance; a concession on its record
+    second = line.order("ANKA-S-KIT", "KZ-014", 70, operator=ops["KZ-ADF"], release=69)
+    line.material(second, 68, issue=66)
+    routing = list(second.routing.operations.order_by("seq"))
+    day = line.work(second, 62, upto=20, step=6)
+    ncr = build.raise_ncr(
+        actor=line.inspector,
+        order=second,
+        operation=routing[2],
+        description=(
+            "Harness clamp spacing 310 mm at the aft bay against 250 mm maximum on the "
+            "installation drawing"
+        ),
+        at=s.ago(day),
+    )
+    build.disposition_ncr(
+        actor=line.inspector,
+        ncr=ncr,
+        disposition=Disposition.USE_AS_IS,
+        concession=True,
+        note="Stress check: no chafing risk at 310 mm; drawing to be revised (invented)",
+        at=s.ago(day - 1),
+    )
+    build.approve_concession(actor=line.keeper, ncr=ncr, at=s.ago(day - 2))
+    build.close_ncr(actor=line.inspector, ncr=ncr, at=s.ago(day - 2))
+    day = day - 3
+    for op in routing[2:]:
+        line.sign(second, op, day)
+        if op.inspection_point:
+            line.inspect(second, op, day - 0.05, passed=True)
+        day -= 5
+    build.complete_build_order(actor=line.planner, order=second, at=s.ago(5))
+
+    # the third, for partner B: in progress; the wing-attachment torque inspection failed,
+    # the fittings were re-torqued and passed; an NCR open on the engine installation
+    third = line.order("ANKA-S-KIT", "PB-009", 40, operator=ops["RP-B"], release=38)
+    line.material(third, 37, issue=36)
+    routing = list(third.routing.operations.order_by("seq"))
+    line.sign(third, routing[0], 30)
+    torque = {"name": "Wing attachment bolt torque", "lower": 95, "upper": 105, "unit": "N·m"}
+    line.inspect(
+        third,
+        routing[0],
+        29.9,
+        measurements=[Measurement(value=88, **torque)],
+        note="Aft LH fitting under-torqued",
+    )
+    line.inspect(
+        third,
+        routing[0],
+        28,
+        measurements=[Measurement(value=101, **torque)],
+        note="Re-torqued and witnessed",
+    )
+    line.sign(third, routing[1], 20)
+    build.raise_ncr(
+        actor=line.inspector,
+        order=third,
+        operation=routing[1],
+        description="Engine mount isolator cracked on installation (invented)",
+        at=s.ago(19),
+    )
+
+    # the fourth: released, its material held for it; the fifth planned, short of a V-tail
+    fourth = line.order("ANKA-S-KIT", "KZ-015", 15, operator=ops["KZ-ADF"], release=12)
+    line.material(fourth, 11)
+    line.order("ANKA-S-KIT", "PB-010", 3, operator=ops["RP-B"])
+    # a star tracker released to the clean room, waiting for its optical head (on order)
+    line.order("GH-ST-100", "ST-0001", 10, release=8)
+    log(f"production line: {BuildOrder.objects.count()} build orders")
