@@ -141,12 +141,16 @@ class ReleasedBomEdit(PermissionError):
     """A released or superseded BOM (or one of its lines) was about to be changed."""
 
 
-class BomQuerySet(TenantQuerySet):
-    """Bulk updates and deletes reach draft BOMs only (``Bom.save`` guards single rows)."""
+class _DraftsOnlyQuerySet(TenantQuerySet):
+    """Bulk updates and deletes reach rows of draft BOMs only (``save`` guards single rows):
+    ``status_field`` names the BOM status, ``refusal`` says why not."""
+
+    status_field = "status"
+    refusal = ""
 
     def _check_drafts(self) -> None:
-        if self.exclude(status=BomStatus.DRAFT).exists():
-            raise ReleasedBomEdit("a released BOM is never changed: a change is a new revision")
+        if self.exclude(**{self.status_field: BomStatus.DRAFT}).exists():
+            raise ReleasedBomEdit(self.refusal)
 
     def update(self, **kwargs: Any) -> int:
         self._check_drafts()
@@ -160,6 +164,12 @@ class BomQuerySet(TenantQuerySet):
         objs = list(objs)
         self.model.objects.filter(pk__in=[o.pk for o in objs])._check_drafts()
         return super().bulk_update(objs, fields, batch_size=batch_size)
+
+
+class BomQuerySet(_DraftsOnlyQuerySet):
+    """Bulk updates and deletes reach draft BOMs only (``Bom.save`` guards single rows)."""
+
+    refusal = "a released BOM is never changed: a change is a new revision"
 
 
 BomManager = models.Manager.from_queryset(BomQuerySet)
@@ -247,26 +257,12 @@ class Bom(models.Model):
         return self.status == BomStatus.DRAFT
 
 
-class BomLineQuerySet(TenantQuerySet):
+class BomLineQuerySet(_DraftsOnlyQuerySet):
     """Bulk updates and deletes of lines are refused when any of them is on a BOM that
     is no longer a draft."""
 
-    def _check_drafts(self) -> None:
-        if self.exclude(bom__status=BomStatus.DRAFT).exists():
-            raise ReleasedBomEdit("lines of a released BOM are never changed")
-
-    def update(self, **kwargs: Any) -> int:
-        self._check_drafts()
-        return super().update(**kwargs)
-
-    def delete(self) -> Any:  # type: ignore[override]
-        self._check_drafts()
-        return super().delete()
-
-    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
-        objs = list(objs)
-        self.model.objects.filter(pk__in=[o.pk for o in objs])._check_drafts()
-        return super().bulk_update(objs, fields, batch_size=batch_size)
+    status_field = "bom__status"
+    refusal = "lines of a released BOM are never changed"
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> Any:
         objs = list(objs)
