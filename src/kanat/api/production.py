@@ -1,7 +1,8 @@
 """The production API (registered on the router by ``register``): read endpoints of the
 engineering data (part masters, products, BOM revisions with their explosion and
 comparison, work centres, routings) and of production (build orders, non-conformance
-reports).
+reports), and production's writes: build orders and NCRs created and moved on through
+``kanat.production.build`` (POST actions; refusals as ``kanat.api.base`` maps them).
 
 Engineering data is the hub's own (the joint venture's manufacturing data under licence):
 hub staff read it; operator staff get 403 on every endpoint, whatever the id.
@@ -14,14 +15,16 @@ from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, permissions, serializers
+from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
+from rest_framework.viewsets import ViewSet
 
-from kanat.api.base import RestrictedReadOnlyViewSet
-from kanat.production import selectors
+from kanat.api.base import RestrictedPrimaryKeyRelatedField, RestrictedReadOnlyViewSet
+from kanat.core.models import Operator
+from kanat.production import build, selectors
 from kanat.production.models import (
     Bom,
     BuildOrder,
@@ -33,6 +36,7 @@ from kanat.production.models import (
     WorkCentre,
 )
 from kanat.production.structure import CycleError, Line
+from kanat.production.views_transfer import localisation_series, point
 
 
 class IsHubStaff(permissions.BasePermission):
@@ -337,18 +341,282 @@ class NonConformanceSerializer(serializers.ModelSerializer):
         ]
 
 
+class BuildOrderCreateSerializer(serializers.Serializer):
+    product = RestrictedPrimaryKeyRelatedField(queryset=Product.objects.all())
+    quantity = serializers.IntegerField()
+    serials = serializers.ListField(
+        child=serializers.CharField(allow_blank=True), required=False, default=list
+    )
+    operator = RestrictedPrimaryKeyRelatedField(
+        queryset=Operator.objects.all(), required=False, allow_null=True, default=None
+    )
+    planned_start = serializers.DateField(required=False, allow_null=True, default=None)
+    planned_end = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class SignOperationSerializer(serializers.Serializer):
+    operation = serializers.IntegerField(help_text="The operation's sequence number")
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class MeasurementSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    value = serializers.JSONField()
+    lower = serializers.JSONField(required=False, allow_null=True, default=None)
+    upper = serializers.JSONField(required=False, allow_null=True, default=None)
+    unit = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class InspectSerializer(SignOperationSerializer):
+    measurements = MeasurementSerializer(many=True, required=False, default=list)
+    passed = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class NcrCreateSerializer(serializers.Serializer):
+    order = RestrictedPrimaryKeyRelatedField(queryset=BuildOrder.objects.all())
+    operation = serializers.IntegerField(
+        required=False, allow_null=True, default=None, help_text="Sequence number, if any"
+    )
+    description = serializers.CharField(allow_blank=True)
+
+
+class DispositionSerializer(serializers.Serializer):
+    disposition = serializers.CharField()
+    concession = serializers.BooleanField(required=False, default=False)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class EmptySerializer(serializers.Serializer):
+    pass
+
+
+def _operation_of(order: BuildOrder, seq: int | None) -> Operation | None:
+    """The operation of the order's routing with that sequence number (400 if none)."""
+    if seq is None:
+        return None
+    found = Operation.objects.filter(routing_id=order.routing_id, seq=seq).first()
+    if found is None:
+        raise exceptions.ValidationError(
+            {"operation": f"{order.number}'s routing has no operation {seq}"}
+        )
+    return found
+
+
 class BuildOrderViewSet(EngineeringViewSet):
-    """Build orders, hub staff only for now (see the module docstring)."""
+    """Build orders, hub staff only for now (see the module docstring). ``POST`` creates
+    one; the actions (each a ``kanat.production.build`` service, refusals naming the field)
+    release it, reserve and issue its material, sign an operation, record an inspection,
+    complete it and accept an aircraft into its operator's fleet."""
 
     queryset_base = BuildOrder.objects.select_related(
         "product", "bom", "routing", "operator"
     ).prefetch_related("outputs")
     serializer_class = BuildOrderSerializer
+    request_serializers = {
+        "create": BuildOrderCreateSerializer,
+        "sign_operation": SignOperationSerializer,
+        "inspect": InspectSerializer,
+        "release": EmptySerializer,
+        "reserve": EmptySerializer,
+        "issue": EmptySerializer,
+        "complete": EmptySerializer,
+        "accept": EmptySerializer,
+    }
+
+    def get_serializer_class(self) -> Any:
+        return self.request_serializers.get(self.action, BuildOrderSerializer)
+
+    def _body(self, request: Request) -> dict[str, Any]:
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return body.validated_data
+
+    def _detail(self, pk: int, code: int = status.HTTP_200_OK, **extra: Any) -> Response:
+        order = self.get_queryset().get(pk=pk)
+        data = BuildOrderSerializer(order, context=self.get_serializer_context()).data
+        return Response({**data, **extra}, status=code)
+
+    @extend_schema(request=BuildOrderCreateSerializer, responses={201: BuildOrderSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        order = build.create_build_order(actor=request.user, **self._body(request))
+        return self._detail(order.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=BuildOrderSerializer)
+    @action(detail=True, methods=["post"])
+    def release(self, request: Request, pk: Any = None) -> Response:
+        order = build.release_build_order(actor=request.user, order=self.get_object())
+        return self._detail(order.pk)
+
+    @extend_schema(request=None, responses=BuildOrderSerializer)
+    @action(detail=True, methods=["post"])
+    def reserve(self, request: Request, pk: Any = None) -> Response:
+        order = self.get_object()
+        made = build.reserve_material(actor=request.user, order=order)
+        return self._detail(order.pk, reservations=len(made))
+
+    @extend_schema(request=None, responses=BuildOrderSerializer)
+    @action(detail=True, methods=["post"])
+    def issue(self, request: Request, pk: Any = None) -> Response:
+        order = self.get_object()
+        made = build.issue_material(actor=request.user, order=order)
+        return self._detail(
+            order.pk,
+            issued=[
+                {
+                    "pn": c.part_number.pn,
+                    "serial": c.part.serial if c.part_id else None,
+                    "batch": c.batch,
+                    "quantity": _num(c.quantity),
+                    "output": c.output.serial if c.output_id else None,
+                }
+                for c in made
+            ],
+        )
+
+    @extend_schema(request=SignOperationSerializer, responses={201: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"], url_path="sign-operation")
+    def sign_operation(self, request: Request, pk: Any = None) -> Response:
+        order = self.get_object()
+        body = self._body(request)
+        row = build.record_operation(
+            actor=request.user,
+            order=order,
+            operation=_operation_of(order, body["operation"]),
+            note=body["note"],
+        )
+        return Response(
+            {
+                "order": order.pk,
+                "operation": body["operation"],
+                "signed_by": request.user.get_username(),
+                "at": row.at,
+                "note": row.note,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=InspectSerializer, responses={201: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"])
+    def inspect(self, request: Request, pk: Any = None) -> Response:
+        order = self.get_object()
+        body = self._body(request)
+        row = build.record_inspection(
+            actor=request.user,
+            order=order,
+            operation=_operation_of(order, body["operation"]),
+            measurements=[build.Measurement(**m) for m in body["measurements"]],
+            passed=body["passed"],
+            note=body["note"],
+        )
+        return Response(
+            {
+                "order": order.pk,
+                "operation": body["operation"],
+                "passed": row.passed,
+                "measurements": row.measurements,
+                "inspector": request.user.get_username(),
+                "at": row.at,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=None, responses=BuildOrderSerializer)
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, pk: Any = None) -> Response:
+        order = build.complete_build_order(actor=request.user, order=self.get_object())
+        return self._detail(order.pk)
+
+    @extend_schema(request=None, responses=BuildOrderSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: Any = None) -> Response:
+        order = self.get_object()
+        made = build.accept_build_order(actor=request.user, order=order)
+        return self._detail(order.pk, aircraft=[{"id": ac.pk, "serial": ac.serial} for ac in made])
 
 
 class NonConformanceViewSet(EngineeringViewSet):
+    """Non-conformance reports. ``POST`` raises one on a build order (optionally at an
+    operation of its routing, by sequence number); ``disposition``,
+    ``approve-concession`` and ``close`` are the ``kanat.production.build`` services."""
+
     queryset_base = NonConformance.objects.select_related("order", "operation")
     serializer_class = NonConformanceSerializer
+    request_serializers = {
+        "create": NcrCreateSerializer,
+        "disposition": DispositionSerializer,
+        "approve_concession": EmptySerializer,
+        "close": EmptySerializer,
+    }
+
+    def get_serializer_class(self) -> Any:
+        return self.request_serializers.get(self.action, NonConformanceSerializer)
+
+    def _detail(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
+        ncr = self.get_queryset().get(pk=pk)
+        data = NonConformanceSerializer(ncr, context=self.get_serializer_context()).data
+        return Response(data, status=code)
+
+    @extend_schema(request=NcrCreateSerializer, responses={201: NonConformanceSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        order = body.validated_data["order"]
+        ncr = build.raise_ncr(
+            actor=request.user,
+            order=order,
+            description=body.validated_data["description"],
+            operation=_operation_of(order, body.validated_data["operation"]),
+        )
+        return self._detail(ncr.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(request=DispositionSerializer, responses=NonConformanceSerializer)
+    @action(detail=True, methods=["post"])
+    def disposition(self, request: Request, pk: Any = None) -> Response:
+        ncr = self.get_object()
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        build.disposition_ncr(actor=request.user, ncr=ncr, **body.validated_data)
+        return self._detail(ncr.pk)
+
+    @extend_schema(request=None, responses=NonConformanceSerializer)
+    @action(detail=True, methods=["post"], url_path="approve-concession")
+    def approve_concession(self, request: Request, pk: Any = None) -> Response:
+        ncr = self.get_object()
+        build.approve_concession(actor=request.user, ncr=ncr)
+        return self._detail(ncr.pk)
+
+    @extend_schema(request=None, responses=NonConformanceSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: Any = None) -> Response:
+        ncr = self.get_object()
+        build.close_ncr(actor=request.user, ncr=ncr)
+        return self._detail(ncr.pk)
+
+
+class LocalisationViewSet(ViewSet):
+    """The localisation measure per product (hub staff only): at each released BOM
+    revision, the share local by part count, by value (``null`` while unknown; in
+    ``value_currency``, other currencies not converted) and by production hours."""
+
+    permission_classes = [IsHubStaff]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def list(self, request: Request) -> Response:
+        all_series, prices = localisation_series()
+        return Response(
+            {
+                "value_currency": prices.currency if prices is not None else None,
+                "left_out_lines_by_currency": prices.left_out if prices is not None else {},
+                "results": [
+                    {
+                        "pn": s.product,
+                        "product": s.name,
+                        "points": [point(m, prices) for m in s.points],
+                    }
+                    for s in all_series
+                ],
+            }
+        )
 
 
 def register(router: DefaultRouter) -> None:
@@ -360,3 +628,4 @@ def register(router: DefaultRouter) -> None:
     router.register("routings", RoutingViewSet, basename="routing")
     router.register("build-orders", BuildOrderViewSet, basename="buildorder")
     router.register("ncrs", NonConformanceViewSet, basename="nonconformance")
+    router.register("localisation", LocalisationViewSet, basename="localisation")

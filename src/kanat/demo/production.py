@@ -610,17 +610,26 @@ class _Stores:
         return self.now - dt.timedelta(days=days)
 
     def order(
-        self, supplier: str, days: float, lines: list[tuple[str, Any]], operator: Any = None
+        self,
+        supplier: str,
+        days: float,
+        lines: list[tuple[str, Any]] | list[tuple[str, Any, Any]],
+        operator: Any = None,
+        currency: str = "KZT",
     ) -> PurchaseOrder:
+        """``lines``: (pn, quantity) or (pn, quantity, unit price in ``currency``); every
+        price is invented, of a plausible order of magnitude only."""
         self.orders += 1
+        priced = any(len(line) > 2 for line in lines)
         return stores.create_purchase_order(
             actor=self.buyer,
             number=f"PO-{1000 + self.orders}",
             supplier=self.sup[supplier],
-            lines=[(self.pns[pn], q) for pn, q in lines],
+            lines=[(self.pns[pn], *rest) for pn, *rest in lines],
             operator=operator,
-            notes=f"Demo order {INVENTED}",
+            notes=f"Demo order {INVENTED}" + (f"; unit prices {INVENTED}" if priced else ""),
             at=self.ago(days),
+            currency=currency,
         )
 
     def receive(
@@ -695,11 +704,11 @@ def _stores(
         "LIC",
         320,
         [
-            ("KN-CF-200", 300),
-            ("KN-ADH-01", 12),
-            ("KN-SEAL-01", 11),
-            ("KN-FAST-01", 10),
-            ("GH-ADH-02", 500),
+            ("KN-CF-200", 300, 46_000),
+            ("KN-ADH-01", 12, 62_000),
+            ("KN-SEAL-01", 11, 41_500),
+            ("KN-FAST-01", 10, 385_000),
+            ("GH-ADH-02", 500, 950),
         ],
     )
     early = s.receive(
@@ -737,6 +746,7 @@ def _stores(
         for p in spares:
             counts[p.part_number.pn] = counts.get(p.part_number.pn, 0) + 1
             pns.setdefault(p.part_number.pn, p.part_number)
+        # the initial spares package was priced as one lump sum: its lines carry no price
         opening = s.order("LIC", 300, list(counts.items()))
         s.receive(opening, 290, "HUB-MAIN", [(p.part_number.pn, 1, p.serial, None) for p in spares])
 
@@ -745,13 +755,13 @@ def _stores(
         "LIC",
         200,
         [
-            ("KN-72100", 2),
-            ("KN-61100", 2),
-            ("KN-23100", 2),
-            ("KN-46100", 1),
-            ("KN-55100", 2),
-            ("KN-23210", 2),
-            ("KN-23220", 2),
+            ("KN-72100", 2, 162_000_000),
+            ("KN-61100", 2, 11_800_000),
+            ("KN-23100", 2, 44_500_000),
+            ("KN-46100", 1, 348_000_000),
+            ("KN-55100", 2, 27_600_000),
+            ("KN-23210", 2, 37_900_000),
+            ("KN-23220", 2, 29_400_000),
         ],
     )
     first = s.receive(
@@ -782,7 +792,11 @@ def _stores(
         ],
     )
     # harness materials from the distributor: partly delivered
-    avionics = s.order("AVX", 160, [("KN-CONN-38", 400), ("KN-WIRE-22", 2000), ("GH-ST-110", 1)])
+    avionics = s.order(
+        "AVX",
+        160,
+        [("KN-CONN-38", 400, 18_200), ("KN-WIRE-22", 2000, 640), ("GH-ST-110", 1, 91_000_000)],
+    )
     harness = s.receive(
         avionics,
         140,
@@ -790,7 +804,11 @@ def _stores(
         [("KN-CONN-38", 250, "C38-26A", None), ("KN-WIRE-22", 2000, "", None)],
     )
     # machined parts from the local machine shop: partly delivered
-    machined = s.order("KZ-MECH", 120, [("KN-53120", 6), ("KN-57120", 12), ("GH-ST-130", 4)])
+    machined = s.order(
+        "KZ-MECH",
+        120,
+        [("KN-53120", 6, 2_450_000), ("KN-57120", 12, 1_850_000), ("GH-ST-130", 4, 920_000)],
+    )
     parts = s.receive(
         machined,
         90,
@@ -826,8 +844,8 @@ def _stores(
             "LIC",
             days + 10,
             [
-                ("KN-FLT-12", 24 if op_code == "KZ-ADF" else 12),
-                ("KN-OIL-15", 60 if op_code == "KZ-ADF" else 40),
+                ("KN-FLT-12", 24 if op_code == "KZ-ADF" else 12, 45_500),
+                ("KN-OIL-15", 60 if op_code == "KZ-ADF" else 40, 9_600),
             ],
             operator=ops[op_code],
         )
@@ -842,8 +860,10 @@ def _stores(
         )
         line_stock[op_code] = (station, days, got)
     # open orders: the next engine and prepreg for the hub, oil for the Kazakh operator
-    s.order("LIC", 5, [("KN-72100", 1), ("KN-CF-200", 100)])
-    s.order("LIC", 3, [("KN-OIL-15", 40)], operator=ops["KZ-ADF"])
+    # the licensor quoted the next engine and prepreg in US dollars: the localisation
+    # page does not convert it (its value shares stay in KZT and say so)
+    s.order("LIC", 5, [("KN-72100", 1, 325_000), ("KN-CF-200", 100, 94)], currency="USD")
+    s.order("LIC", 3, [("KN-OIL-15", 40, 9_800)], operator=ops["KZ-ADF"])
 
     # --- consumption ----------------------------------------------------------------
     # kits 01 and 02 from the early materials, kit 03 from the production line

@@ -95,6 +95,11 @@ class PurchaseOrder(models.Model):
     created_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
     notes = models.TextField(blank=True)
+    currency = models.CharField(
+        max_length=3,
+        default="KZT",
+        help_text="ISO 4217 code of the lines' unit prices (KZT: the hub's own currency).",
+    )
 
     objects = TenantManager()
 
@@ -113,12 +118,23 @@ class PurchaseOrderLine(models.Model):
     part_number = models.ForeignKey(PartNumber, on_delete=models.PROTECT, related_name="+")
     quantity = models.DecimalField(**QTY)
     received = models.DecimalField(**QTY, default=0)
+    unit_price = models.DecimalField(
+        max_digits=18,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Price of one unit in the order's currency; empty on lines ordered unpriced.",
+    )
 
     objects = TenantManager()
 
     class Meta:
         ordering = ["order_id", "line"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(unit_price__isnull=True) | Q(unit_price__gte=0),
+                name="po_line_unit_price_gte_0",
+            ),
             models.UniqueConstraint(fields=["order", "line"], name="po_line_number_per_order"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="po_line_quantity_gt_0"),
             models.CheckConstraint(

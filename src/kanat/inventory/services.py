@@ -13,6 +13,7 @@ have just taken it); a request that breaks a rule whatever the stock is a
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -79,6 +80,40 @@ def _qty(value: Any, field: str, *, allow_zero: bool = False) -> Decimal:
     if q >= Decimal("1e11"):
         raise RuleViolation(f"{field} {q} is too large", field=field)
     return q.quantize(Decimal("0.001"))
+
+
+def _price(value: Any, field: str) -> Decimal | None:
+    """A unit price: empty (unpriced), or a number not below zero with at most four
+    decimals."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise RuleViolation(f"{field} {value!r} is not a number", field=field)
+    if isinstance(value, float):
+        value = str(value)
+    try:
+        p = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise RuleViolation(f"{field} {value!r} is not a number", field=field) from None
+    if not p.is_finite():
+        raise RuleViolation(f"{field} {value!r} is not a number", field=field)
+    if p < 0:
+        raise RuleViolation(f"{field} must not be negative, not {p}", field=field)
+    if p != p.quantize(Decimal("0.0001")):
+        raise RuleViolation(f"{field} {p} has more than four decimals", field=field)
+    if p >= Decimal("1e14"):
+        raise RuleViolation(f"{field} {p} is too large", field=field)
+    return p.quantize(Decimal("0.0001"))
+
+
+def _currency(value: Any) -> str:
+    """An ISO 4217 alphabetic code (three letters, upper case)."""
+    code = str(value or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise RuleViolation(
+            f"currency {value!r} is not an ISO 4217 code (three letters)", field="currency"
+        )
+    return code
 
 
 def _text(value: str | None, field: str, what: str) -> str:
@@ -226,27 +261,35 @@ def create_purchase_order(
     actor: User | None,
     number: str,
     supplier: Supplier,
-    lines: Sequence[tuple[PartNumber, Any]],
+    lines: Sequence[tuple[PartNumber, Any] | tuple[PartNumber, Any, Any]],
     operator: Operator | None = None,
     notes: str = "",
     at: dt.datetime | None = None,
+    currency: str = "KZT",
 ) -> PurchaseOrder:
-    """An order with its lines ``[(part number, quantity), ...]``; the stock it brings in
-    belongs to ``operator`` (None: the hub's pool)."""
+    """An order with its lines ``[(part number, quantity), ...]`` or ``[(part number,
+    quantity, unit price), ...]`` (a price of None: unpriced), priced in ``currency`` (an
+    ISO 4217 code); the stock it brings in belongs to ``operator`` (None: the hub's
+    pool)."""
     require(actor, Capability.PURCHASE)
     number = _text(number, "number", "a purchase order number")
     if PurchaseOrder.objects.filter(number=number).exists():
         raise RuleViolation(f"purchase order {number} already exists", field="number")
     if not lines:
         raise RuleViolation("a purchase order needs at least one line", field="lines")
+    currency = _currency(currency)
     checked = []
-    for i, (pn, quantity) in enumerate(lines):
+    for i, (pn, quantity, *rest) in enumerate(lines):
         q = _qty(quantity, f"lines[{i}].quantity")
         if pn.tracking == PartTracking.SERIAL and q != q.to_integral_value():
             raise RuleViolation(
                 f"{pn.pn} is serialised: order whole units, not {q}", field=f"lines[{i}].quantity"
             )
-        checked.append((pn, q))
+        if len(rest) > 1:
+            raise RuleViolation(
+                "a line is (part number, quantity[, unit price])", field=f"lines[{i}]"
+            )
+        checked.append((pn, q, _price(rest[0] if rest else None, f"lines[{i}].unit_price")))
     order = PurchaseOrder.objects.create(
         number=number,
         supplier=supplier,
@@ -254,11 +297,12 @@ def create_purchase_order(
         created_by=actor,
         created_at=_at(at),
         notes=notes,
+        currency=currency,
     )
     PurchaseOrderLine.objects.bulk_create(
         [
-            PurchaseOrderLine(order=order, line=i + 1, part_number=pn, quantity=q)
-            for i, (pn, q) in enumerate(checked)
+            PurchaseOrderLine(order=order, line=i + 1, part_number=pn, quantity=q, unit_price=p)
+            for i, (pn, q, p) in enumerate(checked)
         ]
     )
     audit.record(
@@ -266,7 +310,8 @@ def create_purchase_order(
         action="inventory.create_purchase_order",
         instance=order,
         operator=operator,
-        after=audit.snapshot(order) | {"lines": [[pn.pn, str(q)] for pn, q in checked]},
+        after=audit.snapshot(order)
+        | {"lines": [[pn.pn, str(q), None if p is None else str(p)] for pn, q, p in checked]},
     )
     return order
 

@@ -1,6 +1,8 @@
 """The localisation page (hub staff only; operator staff get 403): per product, the share
 of parts (by count and by value) and of production hours that are local, at each of its
-BOM revisions' release dates, as a server-rendered SVG chart and a table.
+BOM revisions' release dates, as a server-rendered SVG chart and a table, or as CSV
+(``?format=csv``). Values are in one currency, the one most priced purchase-order lines
+are in; prices in other currencies are not converted, only counted and named (``Prices``).
 
 ``localisation_series`` is the thin selector: it reads the BOM revisions, part masters,
 routings and (when purchase-order lines carry a unit price) prices in a few bulk queries
@@ -9,8 +11,10 @@ and hands plain data to the Django-free ``kanat.production.localisation``.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from decimal import Decimal
 from html import escape
 from typing import Any
@@ -20,7 +24,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import SafeString, mark_safe
 
-from kanat.production.localisation import Measure, Op, PartRow, Series, measure, series
+from kanat.production.localisation import Measure, Op, PartRow, Series, Share, measure, series
 from kanat.production.models import (
     Bom,
     BomLine,
@@ -34,25 +38,49 @@ from kanat.production.selectors import as_line
 from kanat.production.structure import CycleError, Line, explode
 
 PRICE_FIELD = "unit_price"
+CURRENCY_FIELD = "currency"  # on the purchase order
 
 
-def _prices() -> dict[str, Decimal] | None:
-    """The latest purchase-order unit price by part number, or ``None`` while
-    purchase-order lines carry no price (then value shares are unknown)."""
+@dataclass(frozen=True)
+class Prices:
+    """The unit prices the value shares use: the latest purchase-order unit price by part
+    number in one ``currency``, the one most priced purchase-order lines are in. Prices in
+    other currencies are not converted (no exchange rate is kept): they are left out and
+    counted in ``left_out`` (lines by currency), and a part priced only in another currency
+    is an unpriced leaf."""
+
+    currency: str
+    by_pn: dict[str, Decimal]
+    left_out: dict[str, int] = field(default_factory=dict)
+
+
+def _prices() -> Prices | None:
+    """The prices by part number, or ``None`` while no purchase-order line carries a price
+    (then value shares are unknown)."""
     from kanat.inventory.models import PurchaseOrderLine
 
     try:
         PurchaseOrderLine._meta.get_field(PRICE_FIELD)
     except FieldDoesNotExist:
         return None
-    prices: dict[str, Decimal] = {}
-    for pn, price in (
+    by_currency: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    lines: Counter[str] = Counter()
+    for pn, currency, price in (
         PurchaseOrderLine.objects.exclude(**{f"{PRICE_FIELD}__isnull": True})
         .order_by("order__created_at", "order_id", "line")
-        .values_list("part_number__pn", PRICE_FIELD)
+        .values_list("part_number__pn", f"order__{CURRENCY_FIELD}", PRICE_FIELD)
     ):
-        prices[pn] = price  # later orders overwrite earlier ones
-    return prices
+        by_currency[currency][pn] = price  # later orders overwrite earlier ones
+        lines[currency] += 1
+    if not lines:
+        return None
+    # the most lines; a tie goes to the hub's own KZT, then alphabetically
+    currency = min(lines, key=lambda c: (-lines[c], c != "KZT", c))
+    return Prices(
+        currency=currency,
+        by_pn=by_currency[currency],
+        left_out={c: n for c, n in sorted(lines.items()) if c != currency},
+    )
 
 
 def _in_force(boms: list[Bom], at: dt.datetime) -> Bom | None:
@@ -63,9 +91,10 @@ def _in_force(boms: list[Bom], at: dt.datetime) -> Bom | None:
     return None
 
 
-def localisation_series() -> tuple[list[Series], bool]:
+def localisation_series() -> tuple[list[Series], Prices | None]:
     """Every product's localisation at each of its released or superseded BOM
-    revisions (at its release date), and whether values are known (prices exist)."""
+    revisions (at its release date), and the prices the values use (``None``: no
+    purchase-order line is priced, values are unknown)."""
     products = list(Product.objects.select_related("part_number").order_by("code"))
     boms_by_pn: dict[str, list[Bom]] = defaultdict(list)
     for bom in (
@@ -130,7 +159,7 @@ def localisation_series() -> tuple[list[Series], bool]:
                     extended=row.extended,
                     is_assembly=row.is_assembly,
                     local=local.get(row.child, False),
-                    unit_value=prices.get(row.child) if prices is not None else None,
+                    unit_value=prices.by_pn.get(row.child) if prices is not None else None,
                 )
                 for row in rows
             ]
@@ -145,7 +174,7 @@ def localisation_series() -> tuple[list[Series], bool]:
                 )
             )
         out.append(series(top, f"{product.code} — {product.name}", points))
-    return out, prices is not None
+    return out, prices
 
 
 # --- the chart ---------------------------------------------------------------------------
@@ -225,15 +254,67 @@ def chart(s: Series) -> SafeString:
     return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
 
 
+def _ratio(share: Share | None) -> float | None:
+    ratio = share.ratio if share is not None else None
+    return None if ratio is None else round(ratio, 4)
+
+
+def _num(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value else "0"
+
+
+def point(m: Measure, prices: Prices | None) -> dict[str, Any]:
+    """One measure as plain data (the API's and the CSV's row): ratios 0–1 rounded to four
+    places, ``None`` when unknown; the value share in ``value_currency``."""
+    return {
+        "revision": m.label,
+        "date": m.at.isoformat() if m.at else None,
+        "share_by_count": _ratio(m.parts),
+        "parts_local": _num(m.parts.local),
+        "parts_total": _num(m.parts.total),
+        "share_by_value": _ratio(m.value),
+        "value_local": _num(m.value.local) if m.value else None,
+        "value_total": _num(m.value.total) if m.value else None,
+        "value_currency": prices.currency if prices is not None and m.value else None,
+        "unpriced_leaves": m.unpriced,
+        "share_by_hours": _ratio(m.hours),
+        "hours_local": _num(m.hours.local),
+        "hours_total": _num(m.hours.total),
+    }
+
+
+CSV_COLUMNS = ("pn", "product", *point(measure("", [], {}), None).keys())
+
+
+def _csv(all_series: list[Series], prices: Prices | None) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="localisation.csv"'
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    for s in all_series:
+        for m in s.points:
+            row = {"pn": s.product, "product": s.name} | point(m, prices)
+            writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
+    return response
+
+
 def localisation(request: HttpRequest) -> HttpResponse:
     if request.user.operator_id is not None:  # type: ignore[union-attr]
         raise PermissionDenied("the localisation measure is read by hub staff only")
-    all_series, value_known = localisation_series()
+    all_series, prices = localisation_series()
+    if request.GET.get("format") == "csv":
+        return _csv(all_series, prices)
     products: list[dict[str, Any]] = [
         {"series": s, "chart": chart(s) if s.points else None} for s in all_series
     ]
     return render(
         request,
         "production/localisation.html",
-        {"products": products, "value_known": value_known, "lines": LINES},
+        {
+            "products": products,
+            "value_known": prices is not None,
+            "prices": prices,
+            "left_out": sorted(prices.left_out.items()) if prices else [],
+            "lines": LINES,
+        },
     )
