@@ -446,7 +446,6 @@ def install_part(
     return obj
 
 
-@transaction.atomic
 def _not_in_stores(part: Part) -> None:
     """A part on a stores shelf is fitted only once the stores have issued it (to the work
     package or build order): the stock and the configuration never both hold it."""
@@ -461,6 +460,7 @@ def _not_in_stores(part: Part) -> None:
         )
 
 
+@transaction.atomic
 def remove_part(
     *,
     actor: User | None,
