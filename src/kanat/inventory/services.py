@@ -174,6 +174,11 @@ def _usable(item: StockItem, at: dt.datetime) -> None:
     _in_stock(item)
     if item.status != StockStatus.SERVICEABLE:
         raise RuleViolation(f"{item} is {item.get_status_display().lower()}", field="item")
+    if item.location.kind == LocationKind.QUARANTINE:
+        raise RuleViolation(
+            f"{item} is in quarantine location {item.location.code}: release it from there first",
+            field="item",
+        )
     if item.expires_on is not None and item.expires_on < at.date():
         raise RuleViolation(f"{item} expired on {item.expires_on.isoformat()}", field="item")
 
@@ -634,11 +639,19 @@ def unreserve(
 
 def _owner_may_use(item: StockItem, reference: str) -> None:
     """An operator's stock goes only to that operator's work: a work package of another
-    operator's aircraft is refused (the hub's pool goes anywhere)."""
+    operator's aircraft, or a build order for another customer (or for the hub itself), is
+    refused (the hub's pool goes anywhere)."""
+    from kanat.production.models import BuildOrder
     from kanat.work.models import WorkPackage
 
     if item.owner_id is None:
         return
+    order = BuildOrder.objects.filter(number=reference).first()
+    if order is not None and order.operator_id != item.owner_id:
+        raise RuleViolation(
+            f"{item} belongs to {item.owner}; build order {order.number} is not built for it",
+            field="reference",
+        )
     pkg = WorkPackage.objects.filter(number=reference).select_related("aircraft").first()
     if pkg is not None and pkg.aircraft.operator_id != item.owner_id:
         raise RuleViolation(
@@ -655,12 +668,24 @@ def issue(
     quantity: Any,
     reference: str,
     at: dt.datetime | None = None,
+    for_build: bool = False,
 ) -> StockMovement:
     """Issue stock to a build order or work package: what is reserved for that reference
-    first, then free stock. Never more than is there."""
+    first, then free stock. Never more than is there. A build order's material is issued
+    by the order itself (``for_build``: ``production.build.issue_material`` records what
+    went into which output)."""
     require(actor, Capability.MANAGE_STOCK)
     now = _at(at)
     reference = _text(reference, "reference", "the build order or work package reference")
+    if not for_build:
+        from kanat.production.models import BuildOrder
+
+        if BuildOrder.objects.filter(number=reference).exists():
+            raise RuleViolation(
+                f"{reference} is a build order: issue its material from the order, which "
+                "records what went into each output",
+                field="reference",
+            )
     q = _qty(quantity, "quantity")
     item = _locked(item)
     _usable(item, now)

@@ -412,7 +412,12 @@ def issue_material(
                 if take <= 0:
                     continue
                 move = inv.issue(
-                    actor=actor, item=r.item, quantity=take, reference=order.number, at=now
+                    actor=actor,
+                    item=r.item,
+                    quantity=take,
+                    reference=order.number,
+                    at=now,
+                    for_build=True,
                 )
                 left[r.item_id] -= take
                 wanted -= take
@@ -792,6 +797,7 @@ def complete_build_order(
             part_number=order.product.part_number,
             serial=output.serial,
             manufactured=now.date(),
+            operator=order.operator,  # the customer's (None: the hub's own)
         )
         output.part = part
         output.save(update_fields=["part"])

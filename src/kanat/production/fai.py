@@ -144,7 +144,9 @@ def _next_number(at: dt.datetime) -> str:
 def _locked_open(fai: FirstArticle) -> FirstArticle:
     locked = FirstArticle.objects.select_for_update().get(pk=fai.pk)
     if locked.status != FaiStatus.OPEN:
-        raise Conflict(f"{locked.number} is {locked.status}: its forms no longer change")
+        raise Conflict(
+            f"{locked.number} is {locked.status}: its forms no longer change", field="status"
+        )
     return locked
 
 
@@ -257,7 +259,9 @@ def open_first_article(
         part_number=part_number, bom=bom, status=FaiStatus.OPEN
     ).first()
     if already is not None:
-        raise Conflict(f"{already.number} is already open for {part_number.pn}")
+        raise Conflict(
+            f"{already.number} is already open for {part_number.pn}", field="part_number"
+        )
     fai = FirstArticle.objects.create(
         number=_next_number(now),
         part_number=part_number,
