@@ -66,3 +66,11 @@ def test_unknown_and_ambiguous_serials_are_named():
     assert "never installed" in run("S-1", "--pn", pn1.pn)
     with pytest.raises(CommandError, match="needs an offset"):
         run("S-1", "--pn", pn1.pn, "--as-of", "2025-01-01T00:00:00")
+
+
+def test_a_bought_in_serial_says_how_it_came_in():
+    item = f.serial_stock()
+    s = json.loads(run(item.part.serial, "--pn", item.part_number.pn, "--format", "json"))
+    got = s["birth"]["receipt"]
+    assert got["certificate_ref"] == item.certificate_ref and got["purchase_order"]
+    assert "certificate" in run(item.part.serial, "--pn", item.part_number.pn)

@@ -124,10 +124,35 @@ def story(part: Part, at: dt.datetime) -> dict[str, Any]:
             # BOM revision it was built to, what it was built from); a part entered from
             # elsewhere has none and carries its opening life
             "build_record": build_record(part),
+            # for a serial bought in: how it came in (order, supplier, delivery, certificate)
+            "receipt": receipt(part),
         },
         "life_now": {"FH": _number(now.fh), "FC": now.fc},
         "installations": installations,
         "maintenance": done,
+    }
+
+
+def receipt(part: Part) -> dict[str, Any] | None:
+    """The stores' first receipt of the serial against a purchase order, or None."""
+    from kanat.inventory.models import StockItem
+
+    item = (
+        StockItem.objects.filter(part=part, receipt__isnull=False)
+        .select_related("receipt__order__supplier", "receipt__location")
+        .order_by("received_at", "id")
+        .first()
+    )
+    if item is None or item.receipt is None:
+        return None
+    r = item.receipt
+    return {
+        "purchase_order": r.order.number,
+        "supplier": r.order.supplier.name,
+        "delivery_ref": r.delivery_ref,
+        "certificate_ref": item.certificate_ref,
+        "received_at": instant(r.received_at),
+        "location": r.location.code,
     }
 
 
@@ -139,6 +164,12 @@ def as_text(s: dict[str, Any]) -> str:
         f"{b['entered_with']['FC']} FC; life now {s['life_now']['FH']} FH "
         f"{s['life_now']['FC']} FC",
     ]
+    if b.get("receipt"):
+        r = b["receipt"]
+        lines.append(
+            f"received {r['received_at']} against {r['purchase_order']} from {r['supplier']} "
+            f"(delivery {r['delivery_ref']}, certificate {r['certificate_ref']})"
+        )
     if b["build_record"] is None:
         lines.append("built from: no build record in Kanat (entered with its opening life)")
     else:
