@@ -415,3 +415,24 @@ def test_build_orders_and_ncrs_are_read_by_hub_staff_only():
     customer = client_for(f.user(operator=line.operator))
     assert customer.get("/api/build-orders/").status_code == 403
     assert customer.get(f"/api/ncrs/{ncr.pk}/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_reworked_work_is_inspected_again_after_the_disposition():
+    line = aircraft_line()
+    order = order_for(line)
+    build.issue_material(actor=line.storekeeper, order=order)
+    join, rig = ops(line)
+    build.record_operation(actor=line.tech, order=order, operation=join)
+    build.record_operation(actor=line.tech, order=order, operation=rig)
+    build.record_inspection(actor=line.inspector, order=order, operation=rig, passed=True)
+    ncr = build.raise_ncr(
+        actor=line.inspector, order=order, operation=rig, description="Cable tension low"
+    )
+    build.disposition_ncr(actor=line.inspector, ncr=ncr, disposition="rework")
+    build.close_ncr(actor=line.inspector, ncr=ncr)
+    with pytest.raises(RuleViolation, match="repeated after the rework") as again:
+        build.complete_build_order(actor=line.planner, order=order)
+    assert again.value.field == "inspections[20]"
+    build.record_inspection(actor=line.inspector, order=order, operation=rig, passed=True)
+    assert build.complete_build_order(actor=line.planner, order=order).status == "completed"

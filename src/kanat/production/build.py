@@ -771,6 +771,24 @@ def blockers(order: BuildOrder) -> list[tuple[str, str]]:
                 )
     for ncr in order.ncrs.filter(status=NcrStatus.OPEN).order_by("number"):
         out.append(("ncrs", f"{ncr.number} is open"))
+    # reworked or repaired work is inspected again: the inspection point of the NCR's
+    # operation needs a passing result recorded after the disposition
+    redo = order.ncrs.filter(
+        disposition__in=[Disposition.REWORK, Disposition.REPAIR],
+        operation__inspection_point=True,
+        dispositioned_at__isnull=False,
+    ).select_related("operation")
+    for ncr in redo.order_by("number"):
+        op = ncr.operation
+        result = latest.get(op.pk)  # type: ignore[union-attr]
+        if result is not None and result.passed and result.at <= ncr.dispositioned_at:  # type: ignore[operator]
+            out.append(
+                (
+                    f"inspections[{op.seq}]",  # type: ignore[union-attr]
+                    f"inspection at operation {op.seq} is repeated after the "  # type: ignore[union-attr]
+                    f"{ncr.get_disposition_display().lower()} of {ncr.number}",
+                )
+            )
     return out
 
 
