@@ -394,7 +394,7 @@ def _operation_of(order: BuildOrder, seq: int | None) -> Operation | None:
     """The operation of the order's routing with that sequence number (400 if none)."""
     if seq is None:
         return None
-    found = Operation.objects.filter(routing_id=order.routing_id, seq=seq).first()
+    found = order.routing.operations.filter(seq=seq).first()
     if found is None:
         raise exceptions.ValidationError(
             {"operation": f"{order.number}'s routing has no operation {seq}"}

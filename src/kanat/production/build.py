@@ -53,6 +53,7 @@ from kanat.production.models import (
     ProductKind,
 )
 from kanat.records.canonical import instant
+from kanat.work.services import next_number
 
 ZERO = Decimal(0)
 #: who may approve a concession (besides being someone other than the raiser)
@@ -69,19 +70,6 @@ def _at(value: dt.datetime | None, field: str = "at") -> dt.datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise RuleViolation(f"{field} {value.isoformat()} has no time zone offset", field=field)
     return value.astimezone(dt.UTC)
-
-
-def _next_number(prefix: str, at: dt.datetime) -> str:
-    from kanat.work.models import NumberSeries
-
-    name = f"{prefix}-{at:%Y}"
-    series = NumberSeries.objects.select_for_update().filter(pk=name).first()
-    if series is None:
-        NumberSeries.objects.get_or_create(name=name)
-        series = NumberSeries.objects.select_for_update().get(pk=name)
-    series.last += 1
-    NumberSeries.objects.filter(pk=name).update(last=series.last)
-    return f"{name}-{series.last:04d}"
 
 
 def _locked(order: BuildOrder) -> BuildOrder:
@@ -220,7 +208,7 @@ def create_build_order(
     )
     if is_aircraft:
         _check_aircraft_positions(product, _lines(order))
-    order.number = _next_number("BO", now)
+    order.number = next_number("BO", now)
     order.save()
     BuildOutput.objects.bulk_create([BuildOutput(order=order, serial=s) for s in serials])
     _audit(
@@ -631,7 +619,7 @@ def raise_ncr(
     if not description:
         raise RuleViolation("say what does not conform", field="description")
     ncr = NonConformance.objects.create(
-        number=_next_number("NCR", now),
+        number=next_number("NCR", now),
         order=order,
         operation=operation,
         description=description,

@@ -45,6 +45,7 @@ from kanat.production.models import (
     Form2Kind,
     PartMaster,
 )
+from kanat.work.services import next_number
 
 #: Who may sign a first article off (accept or reject it).
 SIGNING_ROLES = frozenset({Role.QUALITY, Role.HUB_ADMIN})
@@ -126,19 +127,6 @@ def _decimal(value: Any, field: str) -> Decimal | None:
     if number != number.quantize(Decimal("0.0001")):
         raise RuleViolation(f"{field}: {value} has more than 4 decimal places", field=field)
     return number
-
-
-def _next_number(at: dt.datetime) -> str:
-    from kanat.work.models import NumberSeries
-
-    name = f"FAI-{at:%Y}"
-    series = NumberSeries.objects.select_for_update().filter(pk=name).first()
-    if series is None:
-        NumberSeries.objects.get_or_create(name=name)
-        series = NumberSeries.objects.select_for_update().get(pk=name)
-    series.last += 1
-    NumberSeries.objects.filter(pk=name).update(last=series.last)
-    return f"{name}-{series.last:04d}"
 
 
 def _locked_open(fai: FirstArticle) -> FirstArticle:
@@ -263,7 +251,7 @@ def open_first_article(
             f"{already.number} is already open for {part_number.pn}", field="part_number"
         )
     fai = FirstArticle.objects.create(
-        number=_next_number(now),
+        number=next_number("FAI", now),
         part_number=part_number,
         part_revision=pm.revision,
         bom=bom,

@@ -95,7 +95,12 @@ def _at(value: dt.datetime | None, field: str = "at") -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-def _next_number(prefix: str, at: dt.datetime) -> str:
+def next_number(prefix: str, at: dt.datetime) -> str:
+    """The next number of a yearly series (``WP-2026-0001``; build orders, NCRs and first
+    articles use it too), the series row locked in the caller's transaction: gap-free, and
+    two writers never take the same number."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("a number is taken inside the transaction that uses it")
     name = f"{prefix}-{at:%Y}"
     series = NumberSeries.objects.select_for_update().filter(pk=name).first()
     if series is None:
@@ -366,7 +371,7 @@ def create_package(
         raise RuleViolation("choose at least one due item or defect", field="items")
     aircraft = _locked_aircraft(aircraft.pk)
     package = WorkPackage.objects.create(
-        number=_next_number("WP", now),
+        number=next_number("WP", now),
         aircraft=aircraft,
         title=title,
         planned_start=planned_start,
@@ -954,7 +959,7 @@ def _raise(
         raise RuleViolation("describe the defect", field="description")
     now = timezone.now()
     defect = Defect.objects.create(
-        number=_next_number("DF", now),
+        number=next_number("DF", now),
         aircraft=aircraft,
         ata=ata.strip(),
         description=description,
