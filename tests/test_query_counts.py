@@ -77,3 +77,69 @@ def test_part_page_queries_do_not_grow_with_its_history():
     instants = [f.utc(2025, 1, 3), f.utc(2025, 3, 5), f.utc(2025, 6, 1)]
     batch = selectors.part_counters_at(part, instants)
     assert batch == [selectors.part_counters([part], t)[part.pk] for t in instants]
+
+
+def test_build_order_board_queries_do_not_grow_with_orders():
+    from kanat.production import build
+    from tests.production.test_build import aircraft_line
+
+    line = aircraft_line()
+
+    def orders(first: int, n: int) -> None:
+        for i in range(first, first + n):
+            order = build.create_build_order(
+                actor=line.planner,
+                product=line.product,
+                quantity=1,
+                serials=[f"UAV-{i:03}"],
+                operator=line.operator,
+            )
+            if i % 2:
+                build.release_build_order(actor=line.planner, order=order)
+                build.raise_ncr(actor=line.inspector, order=order, description="Dent")
+
+    c = Client()
+    c.force_login(line.planner)
+    orders(1, 2)
+    small = _count(c, "/production/orders/?product=UAV-1")
+    orders(3, 6)
+    assert _count(c, "/production/orders/?product=UAV-1") == small
+
+
+def test_first_article_list_queries_do_not_grow_with_records():
+    from kanat.production import fai
+
+    inspector = f.user(role="inspector")
+
+    def records(n: int) -> None:
+        for _ in range(n):
+            record = fai.open_first_article(
+                actor=inspector,
+                part_number=f.part_master().part_number,
+                serial="SN-1",
+                reason="new_part",
+                organisation="Hub",
+            )
+            fai.add_form2_entry(
+                actor=inspector,
+                fai=record,
+                kind="functional_test",
+                name="Power-on",
+                specification="ATP-1",
+            )
+            fai.add_characteristic(
+                actor=inspector,
+                fai=record,
+                number=1,
+                requirement="Length",
+                nominal="10",
+                tolerance_plus="0.1",
+                result="10.05",
+            )
+
+    c = Client()
+    c.force_login(f.user(role="quality"))
+    records(2)
+    small = _count(c, "/production/fai/")
+    records(5)
+    assert _count(c, "/production/fai/") == small

@@ -64,6 +64,7 @@ OBJECT_ROUTES: dict[str, type] = {
     "defect-defer": Defect,
     "signoff-detail": SignOff,
     "inventory:po_detail": PurchaseOrder,
+    "inventory:item_detail": StockItem,
     "stockitem-detail": StockItem,
     "stockitem-transfer": StockItem,
     "stockitem-issue": StockItem,
@@ -86,7 +87,13 @@ POST_ONLY = (
 )
 POST_ONLY_PAGES = {"flightdata:finding_defect"}
 # pages whose forms post back to them: the walk posts there too
-POSTED_PAGES = {"work:package_detail", "work:card_detail", "work:defect_detail"}
+POSTED_PAGES = {
+    "work:package_detail",
+    "work:card_detail",
+    "work:defect_detail",
+    "inventory:po_detail",
+    "inventory:item_detail",
+}
 # Routes without an operator's object id: requested, and must not show the other
 # operator's data. {route name: why}
 NO_OBJECT_ROUTES: dict[str, str] = {
@@ -157,6 +164,13 @@ HUB_ONLY_ROUTES = {
     "nonconformance-approve-concession",
     "nonconformance-close",
     "localisation-list",
+    "firstarticle-list",
+    "firstarticle-detail",
+    "firstarticle-form2",
+    "firstarticle-characteristics",
+    "firstarticle-record-result",
+    "firstarticle-accept",
+    "firstarticle-reject",
     "production:bom_list",
     "production:bom_detail",
     "production:routing_detail",
@@ -164,6 +178,8 @@ HUB_ONLY_ROUTES = {
     "production:order_detail",
     "production:ncr_list",
     "production:localisation",
+    "production:fai_list",
+    "production:fai_detail",
 }
 # Reference data shared by every operator (no tenant): visible to all signed-in users.
 SHARED_ROUTES = {

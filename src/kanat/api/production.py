@@ -1,8 +1,10 @@
 """The production API (registered on the router by ``register``): read endpoints of the
 engineering data (part masters, products, BOM revisions with their explosion and
 comparison, work centres, routings) and of production (build orders, non-conformance
-reports), and production's writes: build orders and NCRs created and moved on through
-``kanat.production.build`` (POST actions; refusals as ``kanat.api.base`` maps them).
+reports, AS9102 first articles with their forms 2 and 3), and production's writes: build
+orders and NCRs created and moved on through ``kanat.production.build``, first articles
+opened, filled and signed off through ``kanat.production.fai`` (POST actions; refusals
+as ``kanat.api.base`` maps them).
 
 Engineering data is the hub's own (the joint venture's manufacturing data under licence):
 hub staff read it; operator staff get 403 on every endpoint, whatever the id.
@@ -13,6 +15,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import django_filters as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, permissions, serializers, status
@@ -24,10 +27,18 @@ from rest_framework.viewsets import ViewSet
 
 from kanat.api.base import RestrictedPrimaryKeyRelatedField, RestrictedReadOnlyViewSet
 from kanat.core.models import Operator
-from kanat.production import build, selectors
+from kanat.fleet.models import PartNumber
+from kanat.production import build, fai, selectors
 from kanat.production.models import (
     Bom,
     BuildOrder,
+    FaiReason,
+    FaiScope,
+    FaiStatus,
+    FirstArticle,
+    FirstArticleCharacteristic,
+    FirstArticleMaterial,
+    Form2Kind,
     NonConformance,
     Operation,
     PartMaster,
@@ -593,6 +604,273 @@ class NonConformanceViewSet(EngineeringViewSet):
         return self._detail(ncr.pk)
 
 
+# --- first-article inspection (AS9102) ---------------------------------------------------
+
+
+class FirstArticleMaterialSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FirstArticleMaterial
+        fields = ["id", "kind", "name", "specification", "code", "supplier", "certificate_ref"]
+
+
+class FirstArticleCharacteristicSerializer(serializers.ModelSerializer):
+    recorded_by = serializers.CharField(source="recorded_by.username", default=None)
+
+    class Meta:
+        model = FirstArticleCharacteristic
+        fields = [
+            "id",
+            "number",
+            "reference_location",
+            "requirement",
+            "nominal",
+            "tolerance_minus",
+            "tolerance_plus",
+            "unit",
+            "result",
+            "passed",
+            "tool",
+            "ncr_ref",
+            "recorded_by",
+            "recorded_at",
+        ]
+
+
+class FirstArticleSummarySerializer(serializers.ModelSerializer):
+    """Form 1 (part number accountability) and the sign-off."""
+
+    pn = serializers.CharField(source="part_number.pn")
+    bom_revision = serializers.CharField(source="bom.revision", default=None)
+    build_order_number = serializers.CharField(source="build_order.number", default=None)
+    baseline_number = serializers.CharField(source="baseline.number", default=None)
+    opened_by = serializers.CharField(source="opened_by.username", default=None)
+    signed_by = serializers.CharField(source="signed_by.username", default=None)
+    # plain strings: an enum named after these fields would collide with other apps' ones
+    status = serializers.CharField(read_only=True, help_text=", ".join(FaiStatus.values))
+    reason = serializers.CharField(read_only=True, help_text=", ".join(FaiReason.values))
+
+    class Meta:
+        model = FirstArticle
+        fields = [
+            "id",
+            "number",
+            "part_number",
+            "pn",
+            "part_name",
+            "part_revision",
+            "drawing_number",
+            "drawing_revision",
+            "serial",
+            "organisation",
+            "detail_or_assembly",
+            "bom",
+            "bom_revision",
+            "build_order",
+            "build_order_number",
+            "reason",
+            "scope",
+            "partial_reason",
+            "baseline",
+            "baseline_number",
+            "status",
+            "opened_by",
+            "opened_at",
+            "signed_by",
+            "signed_at",
+            "rejection_reason",
+        ]
+
+
+class FirstArticleSerializer(FirstArticleSummarySerializer):
+    """Forms 1-3: Form 2 entries (``materials``) and Form 3 ``characteristics`` nested,
+    and (while open) what stands between it and its acceptance."""
+
+    materials = FirstArticleMaterialSerializer(many=True, read_only=True)
+    characteristics = FirstArticleCharacteristicSerializer(many=True, read_only=True)
+    open_problems = serializers.SerializerMethodField()
+
+    class Meta(FirstArticleSummarySerializer.Meta):
+        fields = [
+            *FirstArticleSummarySerializer.Meta.fields,
+            "materials",
+            "characteristics",
+            "open_problems",
+        ]
+
+    def get_open_problems(self, obj: FirstArticle) -> list[dict[str, str]]:
+        if obj.status != FaiStatus.OPEN:
+            return []
+        return [{"field": f, "message": m} for f, m in fai.open_problems(obj)]
+
+
+class FirstArticleFilter(filters.FilterSet):
+    pn = filters.CharFilter(field_name="part_number__pn")
+    product = filters.CharFilter(field_name="part_number__product__code")
+    order = filters.CharFilter(field_name="build_order__number")
+    status = filters.ChoiceFilter(choices=FaiStatus.choices)
+    reason = filters.ChoiceFilter(choices=FaiReason.choices)
+    scope = filters.ChoiceFilter(choices=FaiScope.choices)
+
+    class Meta:
+        model = FirstArticle
+        fields = ["status", "part_number", "pn", "product", "build_order", "order", "bom"]
+
+
+class FirstArticleOpenSerializer(serializers.Serializer):
+    part_number = RestrictedPrimaryKeyRelatedField(queryset=PartNumber.objects.all())
+    serial = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(help_text=", ".join(FaiReason.values))
+    organisation = serializers.CharField(allow_blank=True)
+    bom = RestrictedPrimaryKeyRelatedField(
+        queryset=Bom.objects.all(), required=False, allow_null=True, default=None
+    )
+    build_order = RestrictedPrimaryKeyRelatedField(
+        queryset=BuildOrder.objects.all(), required=False, allow_null=True, default=None
+    )
+    scope = serializers.CharField(required=False, default=FaiScope.FULL)
+    partial_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    baseline = RestrictedPrimaryKeyRelatedField(
+        queryset=FirstArticle.objects.all(), required=False, allow_null=True, default=None
+    )
+    drawing_number = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class Form2EntrySerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text=", ".join(Form2Kind.values))
+    name = serializers.CharField(allow_blank=True)
+    specification = serializers.CharField(allow_blank=True)
+    code = serializers.CharField(required=False, allow_blank=True, default="")
+    supplier = serializers.CharField(required=False, allow_blank=True, default="")
+    certificate_ref = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+def _decimal_text() -> serializers.CharField:
+    """A decimal as given (a JSON number or a string); the service checks it."""
+    return serializers.CharField(required=False, allow_null=True, allow_blank=True, default=None)
+
+
+class CharacteristicAddSerializer(serializers.Serializer):
+    number = serializers.IntegerField(help_text="The balloon number on the drawing")
+    requirement = serializers.CharField(allow_blank=True)
+    reference_location = serializers.CharField(required=False, allow_blank=True, default="")
+    nominal = _decimal_text()
+    tolerance_minus = _decimal_text()
+    tolerance_plus = _decimal_text()
+    unit = serializers.CharField(required=False, allow_blank=True, default="")
+    result = serializers.CharField(required=False, allow_blank=True, default="")
+    passed = serializers.BooleanField(required=False, allow_null=True, default=None)
+    tool = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ResultSerializer(serializers.Serializer):
+    characteristic = serializers.IntegerField(help_text="Its number on this first article")
+    result = serializers.CharField(allow_blank=True)
+    passed = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Empty: judged from the nominal and tolerances",
+    )
+    tool = serializers.CharField(required=False, allow_blank=True, default="")
+    ncr_ref = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True)
+
+
+class FirstArticleViewSet(EngineeringViewSet):
+    """AS9102 first-article inspections (hub staff only). The list is Form 1 of each
+    (filter by ``status``, ``pn``, ``product``, ``order``...); one is forms 1-3. ``POST``
+    opens one; ``form2``, ``characteristics`` and ``record-result`` fill it while open;
+    ``accept`` and ``reject`` sign it off (quality or a hub administrator other than the
+    preparer). Each is a ``kanat.production.fai`` service."""
+
+    queryset_base = FirstArticle.objects.select_related(
+        "part_number", "bom", "build_order", "baseline", "opened_by", "signed_by"
+    )
+    filterset_class = FirstArticleFilter
+    request_serializers = {
+        "create": FirstArticleOpenSerializer,
+        "form2": Form2EntrySerializer,
+        "characteristics": CharacteristicAddSerializer,
+        "record_result": ResultSerializer,
+        "accept": EmptySerializer,
+        "reject": RejectSerializer,
+    }
+
+    def get_queryset(self) -> Any:
+        qs = super().get_queryset()
+        if self.action != "list":
+            qs = qs.prefetch_related("materials", "characteristics__recorded_by")
+        return qs
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "list":
+            return FirstArticleSummarySerializer
+        return self.request_serializers.get(self.action, FirstArticleSerializer)
+
+    def _body(self, request: Request) -> dict[str, Any]:
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return body.validated_data
+
+    def _detail(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
+        record = self.get_queryset().get(pk=pk)
+        data = FirstArticleSerializer(record, context=self.get_serializer_context()).data
+        return Response(data, status=code)
+
+    @extend_schema(request=FirstArticleOpenSerializer, responses={201: FirstArticleSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        record = fai.open_first_article(actor=request.user, **self._body(request))
+        return self._detail(record.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(request=Form2EntrySerializer, responses={201: FirstArticleMaterialSerializer})
+    @action(detail=True, methods=["post"])
+    def form2(self, request: Request, pk: Any = None) -> Response:
+        entry = fai.add_form2_entry(
+            actor=request.user, fai=self.get_object(), **self._body(request)
+        )
+        return Response(FirstArticleMaterialSerializer(entry).data, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=CharacteristicAddSerializer,
+        responses={201: FirstArticleCharacteristicSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def characteristics(self, request: Request, pk: Any = None) -> Response:
+        c = fai.add_characteristic(actor=request.user, fai=self.get_object(), **self._body(request))
+        return Response(FirstArticleCharacteristicSerializer(c).data, status.HTTP_201_CREATED)
+
+    @extend_schema(request=ResultSerializer, responses=FirstArticleCharacteristicSerializer)
+    @action(detail=True, methods=["post"], url_path="record-result")
+    def record_result(self, request: Request, pk: Any = None) -> Response:
+        record = self.get_object()
+        body = self._body(request)
+        number = body.pop("characteristic")
+        c = record.characteristics.filter(number=number).first()
+        if c is None:
+            raise exceptions.ValidationError(
+                {"characteristic": f"{record.number} has no characteristic {number}"}
+            )
+        c = fai.record_result(actor=request.user, characteristic=c, **body)
+        return Response(FirstArticleCharacteristicSerializer(c).data)
+
+    @extend_schema(request=None, responses=FirstArticleSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: Any = None) -> Response:
+        record = fai.accept_first_article(actor=request.user, fai=self.get_object())
+        return self._detail(record.pk)
+
+    @extend_schema(request=RejectSerializer, responses=FirstArticleSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: Any = None) -> Response:
+        record = fai.reject_first_article(
+            actor=request.user, fai=self.get_object(), **self._body(request)
+        )
+        return self._detail(record.pk)
+
+
 class LocalisationViewSet(ViewSet):
     """The localisation measure per product (hub staff only): at each released BOM
     revision, the share local by part count, by value (``null`` while unknown; in
@@ -628,4 +906,5 @@ def register(router: DefaultRouter) -> None:
     router.register("routings", RoutingViewSet, basename="routing")
     router.register("build-orders", BuildOrderViewSet, basename="buildorder")
     router.register("ncrs", NonConformanceViewSet, basename="nonconformance")
+    router.register("first-articles", FirstArticleViewSet, basename="firstarticle")
     router.register("localisation", LocalisationViewSet, basename="localisation")

@@ -810,6 +810,65 @@ def scrap(
 
 
 @transaction.atomic
+def scrap_issued_to_build(
+    *,
+    actor: User | None,
+    item: StockItem,
+    quantity: Any,
+    reference: str,
+    reason: str,
+    at: dt.datetime | None = None,
+) -> StockMovement:
+    """Stock issued to a build order (``reference``) and scrapped there by a
+    non-conformance report's scrap disposition (called by ``production.build``): a scrap
+    movement of the quantity, with no change of the item's quantity (it left the stock
+    when it was issued). A serialised part's item becomes scrapped for good: it is never
+    returned nor issued again. A batch item keeps its status (what is left of it in the
+    stores is not the scrapped material)."""
+    require(actor, Capability.INSPECT_PRODUCTION)
+    now = _at(at)
+    reason = _text(reason, "reason", "the reason for scrapping")
+    q = _qty(quantity, "quantity")
+    item = _locked(item)
+    issued = ZERO
+    for m in StockMovement.objects.filter(
+        item=item, reference=reference, kind__in=[MovementKind.ISSUE, MovementKind.SCRAP]
+    ):
+        issued += m.quantity if m.kind == MovementKind.ISSUE else -m.quantity
+    if q > issued:
+        raise RuleViolation(
+            f"only {issued.normalize():f} of {item} issued to {reference} is not scrapped yet, "
+            f"{q.normalize():f} asked",
+            field="quantity",
+        )
+    before = {"status": item.status}
+    if item.part_id is not None:
+        if item.status == StockStatus.SCRAPPED or item.quantity != 0:
+            raise Conflict(f"{item} is not in the build {reference}", field="item")
+        item.status = StockStatus.SCRAPPED
+        item.save(update_fields=["status"])
+    move = _move(
+        item,
+        MovementKind.SCRAP,
+        actor=actor,
+        at=now,
+        quantity=q,
+        from_status=before["status"],
+        to_status=StockStatus.SCRAPPED,
+        reference=reference[:80],
+        note=reason[:200],
+    )
+    _audit(
+        actor,
+        "inventory.scrap_issued_to_build",
+        item,
+        before=before,
+        after={"status": item.status, "scrapped": str(q), "reference": reference},
+    )
+    return move
+
+
+@transaction.atomic
 def send_for_repair(
     *,
     actor: User | None,

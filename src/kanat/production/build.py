@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -42,6 +42,7 @@ from kanat.production.models import (
     BuildConsumption,
     BuildOrder,
     BuildOutput,
+    BuildScrap,
     BuildStatus,
     Disposition,
     InspectionResult,
@@ -177,17 +178,9 @@ def create_build_order(
             )
         if len(set(serials)) != len(serials):
             raise RuleViolation("an output serial is named twice", field="serials")
-        taken = Part.objects.filter(part_number=product.part_number, serial__in=serials)
-        taken = list(taken.values_list("serial", flat=True)) + list(
-            BuildOutput.objects.filter(
-                order__product=product, serial__in=serials, part__isnull=True
-            ).values_list("serial", flat=True)
-        )
-        if taken:
-            raise RuleViolation(
-                f"serial {product.part_number.pn}/{taken[0]} already exists or is on an order",
-                field="serials",
-            )
+        if any(len(s) > 60 for s in serials):
+            raise RuleViolation("an output serial has more than 60 characters", field="serials")
+        _check_unclaimed(product, serials)
         if is_aircraft and Aircraft.objects.filter(serial__in=serials).exists():
             raise RuleViolation("an aircraft with that serial already exists", field="serials")
     elif serials:
@@ -210,7 +203,7 @@ def create_build_order(
         _check_aircraft_positions(product, _lines(order))
     order.number = next_number("BO", now)
     order.save()
-    BuildOutput.objects.bulk_create([BuildOutput(order=order, serial=s) for s in serials])
+    _claim(order, serials)
     _audit(
         actor,
         "production.create_build_order",
@@ -219,6 +212,47 @@ def create_build_order(
         after=audit.snapshot(order) | {"serials": serials},
     )
     return order
+
+
+def _check_unclaimed(product: Product, serials: Sequence[str]) -> None:
+    """No serial of the product's part number is in the fleet part register already, nor
+    claimed by another build order (whatever its state: a claim lasts)."""
+    pn = product.part_number
+    registered = Part.objects.filter(part_number=pn, serial__in=serials).order_by("serial").first()
+    if registered is not None:
+        raise RuleViolation(
+            f"serial {pn.pn}/{registered.serial} is already in the part register",
+            field="serials",
+        )
+    claimed = (
+        BuildOutput.objects.filter(part_number=pn, serial__in=serials)
+        .select_related("order")
+        .order_by("serial")
+        .first()
+    )
+    if claimed is not None:
+        raise Conflict(
+            f"serial {pn.pn}/{claimed.serial} is already claimed by build order "
+            f"{claimed.order.number}",
+            field="serials",
+        )
+
+
+def _claim(order: BuildOrder, serials: Sequence[str]) -> None:
+    """Write the order's output serials; the database refuses a serial another order
+    claimed between the check and now (``buildoutput_serial_per_pn``)."""
+    pn = order.product.part_number
+    try:
+        with transaction.atomic():
+            BuildOutput.objects.bulk_create(
+                [BuildOutput(order=order, part_number=pn, serial=s) for s in serials]
+            )
+    except IntegrityError:
+        _check_unclaimed(order.product, serials)  # names the order that got there first
+        raise Conflict(
+            f"an output serial of {pn.pn} was claimed by another order at the same time",
+            field="serials",
+        ) from None
 
 
 @transaction.atomic
@@ -262,11 +296,32 @@ class Need:
         return max(ZERO, self.to_issue - self.reserved)
 
 
+def _live_consumptions(order: BuildOrder) -> list[BuildConsumption]:
+    """What was issued into the order and still counts: not scrapped (by an NCR), and not
+    in an output that was scrapped."""
+    return list(
+        BuildConsumption.objects.filter(order=order, scrap__isnull=True).exclude(
+            output__scrapped_by__isnull=False
+        )
+    )
+
+
+def _units(order: BuildOrder) -> Decimal:
+    """How many units the order still makes: its quantity, less the output serials scrapped."""
+    scrapped = order.outputs.filter(scrapped_by__isnull=False).count()
+    if not scrapped:
+        return Decimal(order.quantity)
+    per_output = Decimal(order.quantity) / order.outputs.count()
+    return Decimal(order.quantity) - per_output * scrapped
+
+
 def material(order: BuildOrder) -> list[Need]:
-    """Each line of the order's BOM × quantity: required, issued, still held for it."""
+    """Each line of the order's BOM × the units it still makes: required, issued (what an
+    NCR scrapped no longer counts: it needs a replacement issue), still held for it."""
     issued: dict[int, Decimal] = {}
-    for c in BuildConsumption.objects.filter(order=order):
+    for c in _live_consumptions(order):
         issued[c.bom_line_id] = issued.get(c.bom_line_id, ZERO) + c.quantity
+    units = _units(order)
     held: dict[int, Decimal] = {}
     for r in Reservation.objects.filter(reference=order.number, quantity__gt=0).select_related(
         "item"
@@ -276,7 +331,7 @@ def material(order: BuildOrder) -> list[Need]:
     for line in _lines(order):
         need = Need(
             line=line,
-            required=line.quantity * order.quantity,
+            required=line.quantity * units,
             issued=issued.get(line.pk, ZERO),
             reserved=ZERO,
         )
@@ -373,10 +428,13 @@ def issue_material(
     order = _locked(order)
     _status(order, WORKING, "material is issued to a released order only")
     _reserve(actor, order, now)
-    outputs: list[BuildOutput | None] = list(order.outputs.order_by("id")) or [None]
-    per_output = Decimal(order.quantity) / len(outputs)
+    every = list(order.outputs.order_by("id"))
+    per_output = Decimal(order.quantity) / (len(every) or 1)
+    outputs: list[BuildOutput | None] = [o for o in every if o.scrapped_by_id is None]
+    if not every:
+        outputs = [None]
     done: dict[tuple[int | None, int], Decimal] = {}
-    for c in BuildConsumption.objects.filter(order=order):
+    for c in _live_consumptions(order):
         key = (c.output_id, c.bom_line_id)
         done[key] = done.get(key, ZERO) + c.quantity
     made: list[BuildConsumption] = []
@@ -607,14 +665,35 @@ def raise_ncr(
     order: BuildOrder,
     description: str,
     operation: Operation | None = None,
+    consumption: BuildConsumption | None = None,
+    output: BuildOutput | None = None,
     at: dt.datetime | None = None,
 ) -> NonConformance:
+    """A non-conformance on the order: of the work at ``operation``, of issued material
+    (``consumption``: the serial or batch issued into the order) or of a unit (``output``).
+    What it names is what a scrap disposition scraps."""
     require(actor, Capability.INSPECT_PRODUCTION)
     now = _at(at)
     order = _locked(order)
     _status(order, WORKING, "a non-conformance is raised on a released order")
     if operation is not None:
         _operation(order, operation)
+    if consumption is not None:
+        consumption = (
+            BuildConsumption.objects.filter(pk=consumption.pk, order=order)
+            .select_related("output")
+            .first()
+        )
+        if consumption is None:
+            raise RuleViolation(f"that material was not issued into {order}", field="consumption")
+        if BuildScrap.objects.filter(consumption=consumption).exists():
+            raise RuleViolation(f"{consumption} is already scrapped", field="consumption")
+    if output is not None:
+        output = BuildOutput.objects.filter(pk=output.pk, order=order).first()
+        if output is None:
+            raise RuleViolation(f"that output is not one of {order}'s", field="output")
+        if output.scrapped_by_id is not None:
+            raise RuleViolation(f"output {output.serial} is already scrapped", field="output")
     description = (description or "").strip()
     if not description:
         raise RuleViolation("say what does not conform", field="description")
@@ -622,6 +701,8 @@ def raise_ncr(
         number=next_number("NCR", now),
         order=order,
         operation=operation,
+        consumption=consumption,
+        output=output,
         description=description,
         raised_by=actor,
         raised_at=now,
@@ -654,7 +735,12 @@ def disposition_ncr(
         )
     if concession and disposition == Disposition.SCRAP:
         raise RuleViolation("a scrapped item needs no concession", field="concession")
+    if ncr.disposition == Disposition.SCRAP:
+        raise Conflict(f"{ncr} is dispositioned scrap: a scrap is final", field="disposition")
     before = audit.snapshot(ncr)
+    scrapped: list[str] = []
+    if disposition == Disposition.SCRAP:
+        scrapped = _scrap(actor, ncr, now)
     ncr.disposition = disposition
     ncr.disposition_note = note.strip()[:300]
     ncr.dispositioned_by = actor
@@ -663,8 +749,79 @@ def disposition_ncr(
     ncr.concession_approved_by = None
     ncr.concession_approved_at = None
     ncr.save()
-    _audit(actor, "production.disposition_ncr", ncr, ncr.order, before=before)
+    after = audit.snapshot(ncr) | ({"scrapped": scrapped} if scrapped else {})
+    _audit(actor, "production.disposition_ncr", ncr, ncr.order, before=before, after=after)
     return ncr
+
+
+def _scrap_consumption(
+    actor: User | None, ncr: NonConformance, order: BuildOrder, c: BuildConsumption, now: Any
+) -> str:
+    move = inv.scrap_issued_to_build(
+        actor=actor,
+        item=c.stock_item,
+        quantity=c.quantity,
+        reference=order.number,
+        reason=f"{ncr.number}: {ncr.description}",
+        at=now,
+    )
+    BuildScrap.objects.create(
+        order=order, ncr=ncr, consumption=c, quantity=c.quantity, movement=move, at=now, actor=actor
+    )
+    what = f"serial {c.part.serial}" if c.part_id else f"batch {c.batch or '-'}"  # type: ignore[union-attr]
+    return f"line {c.bom_line.find_number}: {c.part_number.pn} {what} × {_qty(c.quantity)}"
+
+
+def _scrap(actor: User | None, ncr: NonConformance, now: Any) -> list[str]:
+    """A scrap disposition scraps what the NCR names, in the stores' ledger too:
+
+    * issued material (``ncr.consumption``): that serial, or that batch quantity, is
+      scrapped; its BOM line needs a replacement issue before the order completes;
+    * a unit (``ncr.output``; or, for an NCR naming no material nor unit, the order's only
+      output serial): the unit and every material issued into it are scrapped; the order
+      never completes that serial (nor needs its material any more).
+
+    An NCR naming neither on an order of several outputs, or of no output serials, is
+    refused: it says what is scrapped first."""
+    order = _locked(ncr.order)
+    _status(order, WORKING, "its material is scrapped on a released order only")
+    if ncr.consumption_id is not None:
+        c = (
+            BuildConsumption.objects.select_related("stock_item", "part", "part_number", "bom_line")
+            .filter(pk=ncr.consumption_id)
+            .get()
+        )
+        if BuildScrap.objects.filter(consumption=c).exists():
+            raise Conflict(f"{c} is already scrapped", field="consumption")
+        if c.output_id is not None and c.output.scrapped_by_id is not None:  # type: ignore[union-attr]
+            raise Conflict(f"output {c.output.serial} is already scrapped", field="consumption")  # type: ignore[union-attr]
+        return [_scrap_consumption(actor, ncr, order, c, now)]
+    output = ncr.output
+    if output is None:
+        outputs = list(order.outputs.filter(scrapped_by__isnull=True))
+        if len(outputs) != 1:
+            raise RuleViolation(
+                f"{ncr} names no material nor unit: name the issued material (consumption) or "
+                "the output serial that is scrapped in a new NCR",
+                field="disposition",
+            )
+        output = outputs[0]
+    output = BuildOutput.objects.select_for_update(of=("self",)).get(pk=output.pk)
+    if output.scrapped_by_id is not None:
+        raise Conflict(f"output {output.serial} is already scrapped", field="output")
+    done = [f"output {output.serial}"]
+    live = (
+        BuildConsumption.objects.filter(order=order, output=output, scrap__isnull=True)
+        .select_related("stock_item", "part", "part_number", "bom_line")
+        .order_by("bom_line__find_number", "id")
+    )
+    for c in live:
+        done.append(_scrap_consumption(actor, ncr, order, c, now))
+    output.scrapped_by = ncr
+    output.save(update_fields=["scrapped_by"])
+    # stock still held for the order beyond what it now needs stays reserved under the
+    # order number until the stores release it (``inventory.services.unreserve``)
+    return done
 
 
 @transaction.atomic
@@ -722,14 +879,29 @@ def close_ncr(
 def blockers(order: BuildOrder) -> list[tuple[str, str]]:
     """What stands between the order and its completion: (field, message) pairs."""
     out: list[tuple[str, str]] = []
+    outputs = list(order.outputs.select_related("scrapped_by"))
+    if outputs and all(o.scrapped_by_id is not None for o in outputs):
+        ncrs = ", ".join(sorted(o.scrapped_by.number for o in outputs))
+        out.append(("outputs", f"every output serial is scrapped ({ncrs}): nothing to complete"))
+    scrapped: dict[int, list[BuildScrap]] = {}
+    for s in BuildScrap.objects.filter(
+        order=order, ncr__scrapped_output__isnull=True
+    ).select_related("ncr", "consumption"):
+        scrapped.setdefault(s.consumption.bom_line_id, []).append(s)
     for need in material(order):
-        if need.to_issue > 0:
-            out.append(
-                (
-                    f"material[{need.line.find_number}]",
-                    f"{_qty(need.to_issue)} of {need.line.child.pn} not issued",
-                )
+        if need.to_issue <= 0:
+            continue
+        fn, pn = need.line.find_number, need.line.child.pn
+        lost = scrapped.get(need.line.pk)
+        if lost:
+            ncrs = ", ".join(sorted({s.ncr.number for s in lost}))
+            message = (
+                f"line {fn}: {_qty(need.to_issue)} of {pn} to be issued to replace what "
+                f"{ncrs} scrapped"
             )
+        else:
+            message = f"{_qty(need.to_issue)} of {pn} not issued"
+        out.append((f"material[{fn}]", message))
     signed = set(
         OperationProgress.objects.filter(order=order).values_list("operation_id", flat=True)
     )
@@ -785,8 +957,9 @@ def complete_build_order(
     *, actor: User | None, order: BuildOrder, at: dt.datetime | None = None
 ) -> BuildOrder:
     """Completed once every unit's material is issued, every operation signed, every
-    inspection point passed (its latest result) and every NCR closed; the output serials
-    are then registered as fleet parts, each built to the order's BOM revision."""
+    inspection point passed (its latest result), every NCR closed and what a scrap
+    disposition scrapped replaced; the output serials (but a scrapped unit's) are then
+    registered as fleet parts, each built to the order's BOM revision."""
     require(actor, Capability.MANAGE_PRODUCTION)
     now = _at(at)
     order = _locked(order)
@@ -797,7 +970,7 @@ def complete_build_order(
             f"{order} cannot be completed: " + "; ".join(m for _, m in refused),
             field=refused[0][0],
         )
-    for output in order.outputs.select_for_update().order_by("id"):
+    for output in order.outputs.select_for_update().filter(scrapped_by__isnull=True).order_by("id"):
         part = fleet.register_part(
             actor=actor,
             part_number=order.product.part_number,
@@ -837,7 +1010,7 @@ def accept_build_order(
     _status(order, (BuildStatus.COMPLETED,), "only a completed order is accepted")
     positions = {p.code: p for p in Position.objects.filter(variant=product.variant)}
     made = []
-    for output in order.outputs.order_by("id"):
+    for output in order.outputs.filter(scrapped_by__isnull=True).order_by("id"):
         ac = fleet.register_aircraft(
             actor=actor,
             serial=output.serial,
@@ -847,7 +1020,9 @@ def accept_build_order(
         )
         used: dict[int, int] = {}
         consumed = (
-            BuildConsumption.objects.filter(order=order, output=output, part__isnull=False)
+            BuildConsumption.objects.filter(
+                order=order, output=output, part__isnull=False, scrap__isnull=True
+            )
             .select_related("bom_line", "part")
             .order_by("bom_line__find_number", "id")
         )
@@ -893,7 +1068,7 @@ def build_record(part: Part) -> dict[str, Any] | None:
         return None
     order = output.order
     consumed = (
-        BuildConsumption.objects.filter(order=order, output=output)
+        BuildConsumption.objects.filter(order=order, output=output, scrap__isnull=True)
         .select_related("part_number", "part", "bom_line")
         .order_by("bom_line__find_number", "id")
     )
@@ -917,16 +1092,23 @@ def build_record(part: Part) -> dict[str, Any] | None:
 
 
 def consumed_into(part: Part) -> list[dict[str, Any]]:
-    """The builds a serial went into (one at most)."""
-    return [
-        {
-            "pk": c.pk,
-            "at": c.at,
-            "order": c.order.number,
-            "into": c.output.serial if c.output_id else c.order.product.code,
-            "by": c.actor.get_username() if c.actor_id else None,
-        }
-        for c in BuildConsumption.objects.filter(part=part).select_related(
-            "order__product", "output", "actor"
+    """The builds a serial went into (one at most); ``into`` says when an NCR scrapped it
+    there (it is then in no build record)."""
+    out = []
+    for c in BuildConsumption.objects.filter(part=part).select_related(
+        "order__product", "output", "actor", "scrap__ncr"
+    ):
+        into = c.output.serial if c.output_id else c.order.product.code
+        scrap = getattr(c, "scrap", None)
+        if scrap is not None:
+            into += f" (scrapped under {scrap.ncr.number})"
+        out.append(
+            {
+                "pk": c.pk,
+                "at": c.at,
+                "order": c.order.number,
+                "into": into,
+                "by": c.actor.get_username() if c.actor_id else None,
+            }
         )
-    ]
+    return out

@@ -477,15 +477,26 @@ class BuildOrder(models.Model):
 
 
 class BuildOutput(models.Model):
-    """One serial the order makes: assigned when the order is made, registered as a fleet
-    part (``part``) when the order is completed."""
+    """One serial the order makes: claimed when the order is made (no other order may
+    claim the same serial of the same part number, whatever races: ``part_number`` is the
+    product's, copied here so the database can say so), registered as a fleet part
+    (``part``) when the order is completed. ``scrapped_by``: the NCR whose scrap
+    disposition scrapped the unit; it is then never completed (its serial stays claimed)."""
 
     TENANT_PATH = "order__operator"
 
     order = models.ForeignKey(BuildOrder, on_delete=models.PROTECT, related_name="outputs")
+    part_number = models.ForeignKey(PartNumber, on_delete=models.PROTECT, related_name="+")
     serial = models.CharField(max_length=60)
     part = models.OneToOneField(
         "fleet.Part", null=True, blank=True, on_delete=models.PROTECT, related_name="build_output"
+    )
+    scrapped_by = models.OneToOneField(
+        "NonConformance",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="scrapped_output",
     )
 
     objects = TenantManager()
@@ -494,6 +505,15 @@ class BuildOutput(models.Model):
         ordering = ["order", "id"]
         constraints = [
             models.UniqueConstraint(fields=["order", "serial"], name="buildoutput_serial"),
+            # one claim per serial of a part number across every order (no order is ever
+            # cancelled: a claim lasts, even for a scrapped unit)
+            models.UniqueConstraint(
+                fields=["part_number", "serial"], name="buildoutput_serial_per_pn"
+            ),
+            models.CheckConstraint(
+                condition=Q(part__isnull=True) | Q(scrapped_by__isnull=True),
+                name="buildoutput_scrapped_not_registered",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -541,6 +561,38 @@ class BuildConsumption(AppendOnly):
     def __str__(self) -> str:
         what = str(self.part) if self.part_id else f"{self.part_number.pn} batch {self.batch}"
         return f"{self.order.number}: {what}"
+
+
+class BuildScrap(AppendOnly):
+    """Material issued into an order and scrapped there by an NCR's scrap disposition:
+    the consumption it scrapped (whole), the stores' scrap movement of it. The quantity no
+    longer satisfies the BOM line: the order needs a replacement issue, unless the output
+    it went into was scrapped with it."""
+
+    TENANT_PATH = "order__operator"
+
+    order = models.ForeignKey(BuildOrder, on_delete=models.PROTECT, related_name="scraps")
+    ncr = models.ForeignKey("NonConformance", on_delete=models.PROTECT, related_name="scraps")
+    consumption = models.OneToOneField(
+        BuildConsumption, on_delete=models.PROTECT, related_name="scrap"
+    )
+    quantity = models.DecimalField(max_digits=14, decimal_places=3)
+    movement = models.ForeignKey(
+        "inventory.StockMovement", on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField()
+    actor = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+
+    objects = AppendOnlyManager()
+
+    class Meta:
+        ordering = ["order", "at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="buildscrap_quantity_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order.number}: {self.consumption} scrapped by {self.ncr.number}"
 
 
 class OperationProgress(AppendOnly):
@@ -614,6 +666,22 @@ class NonConformance(models.Model):
     order = models.ForeignKey(BuildOrder, on_delete=models.PROTECT, related_name="ncrs")
     operation = models.ForeignKey(
         Operation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    consumption = models.ForeignKey(
+        BuildConsumption,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ncrs",
+        help_text="The issued material (serial or batch) that does not conform",
+    )
+    output = models.ForeignKey(
+        BuildOutput,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ncrs",
+        help_text="The unit (output serial) that does not conform",
     )
     description = models.TextField()
     raised_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kanat.production import views, views_transfer
+from kanat.production import views, views_fai, views_transfer
 
 app_name = "production"
 
@@ -12,4 +12,6 @@ urlpatterns = [
     path("production/orders/", views.order_board, name="order_board"),
     path("production/orders/<int:pk>/", views.order_detail, name="order_detail"),
     path("production/ncrs/", views.ncr_list, name="ncr_list"),
+    path("production/fai/", views_fai.fai_list, name="fai_list"),
+    path("production/fai/<int:pk>/", views_fai.fai_detail, name="fai_detail"),
 ]

@@ -10,9 +10,12 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
 from kanat.core.errors import Conflict, NotAllowed, RuleViolation
@@ -119,29 +122,69 @@ def _progress(order: BuildOrder) -> dict[str, int]:
     }
 
 
+def page_links(page: Page, keep: dict[str, str]) -> dict[str, Any]:
+    """Links to the other pages of a paginated list that keep its filters (``keep``,
+    empty ones left out): previous, next and the page numbers (elided in the middle)."""
+    kept = {k: v for k, v in keep.items() if v}
+
+    def url(number: int) -> str:
+        return "?" + urlencode({**kept, "page": number})
+
+    paginator = page.paginator
+    return {
+        "previous": url(page.previous_page_number()) if page.has_previous() else "",
+        "next": url(page.next_page_number()) if page.has_next() else "",
+        "numbers": [
+            {"number": n, "url": url(n) if isinstance(n, int) else "", "current": n == page.number}
+            for n in paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
+        ],
+        "count": paginator.count,
+    }
+
+
+BOARD_PAGE_SIZE = 50
+
+
 def order_board(request: HttpRequest) -> HttpResponse:
-    """Build orders in columns by status, each with its progress; ``?product=CODE``."""
+    """Build orders in columns by status, each with its progress, 50 orders a page (by
+    planned start); ``?product=CODE``, ``?status=``. Each column's badge counts all its
+    orders under the filters, not only this page's."""
     _hub_only(request)
     product = request.GET.get("product", "")
-    qs = (
-        BuildOrder.objects.restrict(request.user)
-        .select_related("product__part_number", "bom", "routing", "operator")
-        .prefetch_related("outputs", "progress", "inspections", "ncrs", "routing__operations")
-        .order_by("planned_start", "number")
-    )
+    status = request.GET.get("status", "")
+    qs = BuildOrder.objects.restrict(request.user)
     if product:
         qs = qs.filter(product__code=product)
+    if status in BuildStatus.values:
+        qs = qs.filter(status=status)
+    else:
+        status = ""
+    totals = dict(qs.order_by().values_list("status").annotate(n=Count("id")))
+    qs = (
+        qs.select_related("product__part_number", "bom", "routing", "operator")
+        .prefetch_related("outputs", "progress", "inspections", "ncrs", "routing__operations")
+        .order_by("planned_start", "number", "id")
+    )
+    page = Paginator(qs, BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
     by_status: dict[str, list[Any]] = {s.value: [] for s in BOARD_COLUMNS}
-    for order in qs:
+    for order in page.object_list:
         order.p = _progress(order)  # type: ignore[attr-defined]
         by_status[order.status].append(order)
     return render(
         request,
         "production/order_board.html",
         {
-            "columns": [(s, by_status[s.value]) for s in BOARD_COLUMNS],
+            "columns": [
+                (s, by_status[s.value], totals.get(s.value, 0))
+                for s in BOARD_COLUMNS
+                if not status or s.value == status
+            ],
             "products": Product.objects.order_by("code"),
             "product": product,
+            "status": status,
+            "statuses": BuildStatus.choices,
+            "page": page,
+            "pages": page_links(page, {"product": product, "status": status}),
         },
     )
 
@@ -365,6 +408,9 @@ def _order_context(
         "blockers": build.blockers(order) if working else [],
         # AS9102: the first article of a new part or BOM revision gets its inspection
         "first_article_needed": fai.first_article_needed(order.product.part_number, order.bom),
+        "first_articles": order.first_articles.select_related("signed_by").order_by(
+            "opened_at", "id"
+        ),
         "working": working,
         "is_aircraft": bool(is_aircraft),
         "dispositions": Disposition.choices,
