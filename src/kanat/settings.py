@@ -169,6 +169,7 @@ SPECTACULAR_SETTINGS = {
         "BomStatusEnum": "kanat.production.models.BomStatus",
         "PurchaseOrderStatusEnum": "kanat.inventory.models.POStatus",
         "StockStatusEnum": "kanat.inventory.models.StockStatus",
+        "BuildStatusEnum": "kanat.production.models.BuildStatus",
     },
 }
 

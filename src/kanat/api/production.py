@@ -17,7 +17,7 @@ from typing import Any
 
 import django_filters as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -31,7 +31,9 @@ from kanat.fleet.models import PartNumber
 from kanat.production import build, fai, selectors
 from kanat.production.models import (
     Bom,
+    BuildConsumption,
     BuildOrder,
+    BuildOutput,
     FaiReason,
     FaiScope,
     FaiStatus,
@@ -327,9 +329,94 @@ class BuildOrderSerializer(serializers.ModelSerializer):
         return [o.serial for o in obj.outputs.all()]
 
 
+class BuildOutputSerializer(serializers.ModelSerializer):
+    scrapped_by = serializers.CharField(
+        source="scrapped_by.number", default=None, help_text="The NCR that scrapped the unit"
+    )
+
+    class Meta:
+        model = BuildOutput
+        fields = ["id", "serial", "part", "scrapped_by"]
+
+
+class BuildOrderDetailSerializer(BuildOrderSerializer):
+    """An order with its units and what was issued into it: the ids an NCR names
+    (``consumption`` or ``output``)."""
+
+    outputs = serializers.SerializerMethodField()
+    consumptions = serializers.SerializerMethodField()
+
+    class Meta(BuildOrderSerializer.Meta):
+        fields = [*BuildOrderSerializer.Meta.fields, "outputs", "consumptions"]
+
+    @extend_schema_field(BuildOutputSerializer(many=True))
+    def get_outputs(self, obj: BuildOrder) -> Any:
+        rows = obj.outputs.select_related("scrapped_by").order_by("id")
+        return BuildOutputSerializer(rows, many=True).data
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_consumptions(self, obj: BuildOrder) -> list[dict[str, Any]]:
+        rows = (
+            BuildConsumption.objects.filter(order=obj)
+            .select_related("bom_line", "part_number", "part", "output", "scrap__ncr")
+            .order_by("bom_line__find_number", "id")
+        )
+        return [
+            {
+                "id": c.pk,
+                "find_number": c.bom_line.find_number,
+                "pn": c.part_number.pn,
+                "serial": c.part.serial if c.part_id else None,
+                "batch": c.batch or None,
+                "quantity": _num(c.quantity),
+                "output": c.output.serial if c.output_id else None,
+                "at": c.at,
+                "scrapped_by": c.scrap.ncr.number if hasattr(c, "scrap") else None,
+            }
+            for c in rows
+        ]
+
+
+class NcrListSerializer(serializers.ListSerializer):
+    """Reads what a page of NCRs names and scrapped in a few queries."""
+
+    def to_representation(self, data: Any) -> Any:
+        items = list(data.all() if hasattr(data, "all") else data)
+        self.context["material"] = build.ncr_material(items)
+        return super().to_representation(items)
+
+
 class NonConformanceSerializer(serializers.ModelSerializer):
+    """An NCR with what it names (``consumption``: material issued into the order, or
+    ``output``: a unit; ``names`` describes it), what its scrap disposition scrapped
+    (``scrapped``; ``scrapped_output``: the unit's serial) and ``replacement``: null when
+    nothing scrapped needs one, else whether it is issued (``by`` what, ``pending``)."""
+
     order_number = serializers.CharField(source="order.number")
     operation_seq = serializers.IntegerField(source="operation.seq", default=None)
+    names = serializers.SerializerMethodField()
+    scrapped = serializers.SerializerMethodField()
+    scrapped_output = serializers.SerializerMethodField()
+    replacement = serializers.SerializerMethodField()
+
+    def _material(self, obj: NonConformance) -> dict[str, Any]:
+        found = self.context.get("material", {}).get(obj.pk)
+        return found if found is not None else build.ncr_material([obj])[obj.pk]
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_names(self, obj: NonConformance) -> dict[str, Any] | None:
+        return self._material(obj)["names"]
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_scrapped(self, obj: NonConformance) -> list[dict[str, Any]]:
+        return self._material(obj)["scrapped"]
+
+    def get_scrapped_output(self, obj: NonConformance) -> str | None:
+        return self._material(obj)["scrapped_output"]
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_replacement(self, obj: NonConformance) -> dict[str, Any] | None:
+        return self._material(obj)["replacement"]
 
     class Meta:
         model = NonConformance
@@ -339,6 +426,9 @@ class NonConformanceSerializer(serializers.ModelSerializer):
             "order",
             "order_number",
             "operation_seq",
+            "consumption",
+            "output",
+            "names",
             "description",
             "raised_at",
             "disposition",
@@ -349,7 +439,11 @@ class NonConformanceSerializer(serializers.ModelSerializer):
             "concession_approved_at",
             "status",
             "closed_at",
+            "scrapped",
+            "scrapped_output",
+            "replacement",
         ]
+        list_serializer_class = NcrListSerializer
 
 
 class BuildOrderCreateSerializer(serializers.Serializer):
@@ -389,6 +483,22 @@ class NcrCreateSerializer(serializers.Serializer):
         required=False, allow_null=True, default=None, help_text="Sequence number, if any"
     )
     description = serializers.CharField(allow_blank=True)
+    consumption = RestrictedPrimaryKeyRelatedField(
+        queryset=BuildConsumption.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The material issued into the order that does not conform (an id of the "
+        "order's consumptions); a scrap disposition scraps it",
+    )
+    output = RestrictedPrimaryKeyRelatedField(
+        queryset=BuildOutput.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The unit (an id of the order's outputs) that does not conform; a scrap "
+        "disposition scraps it with everything in it",
+    )
 
 
 class DispositionSerializer(serializers.Serializer):
@@ -435,6 +545,8 @@ class BuildOrderViewSet(EngineeringViewSet):
     }
 
     def get_serializer_class(self) -> Any:
+        if self.action == "retrieve":
+            return BuildOrderDetailSerializer
         return self.request_serializers.get(self.action, BuildOrderSerializer)
 
     def _body(self, request: Request) -> dict[str, Any]:
@@ -444,7 +556,7 @@ class BuildOrderViewSet(EngineeringViewSet):
 
     def _detail(self, pk: int, code: int = status.HTTP_200_OK, **extra: Any) -> Response:
         order = self.get_queryset().get(pk=pk)
-        data = BuildOrderSerializer(order, context=self.get_serializer_context()).data
+        data = BuildOrderDetailSerializer(order, context=self.get_serializer_context()).data
         return Response({**data, **extra}, status=code)
 
     @extend_schema(request=BuildOrderCreateSerializer, responses={201: BuildOrderSerializer})
@@ -474,6 +586,7 @@ class BuildOrderViewSet(EngineeringViewSet):
             order.pk,
             issued=[
                 {
+                    "id": c.pk,
                     "pn": c.part_number.pn,
                     "serial": c.part.serial if c.part_id else None,
                     "batch": c.batch,
@@ -577,6 +690,8 @@ class NonConformanceViewSet(EngineeringViewSet):
             order=order,
             description=body.validated_data["description"],
             operation=_operation_of(order, body.validated_data["operation"]),
+            consumption=body.validated_data["consumption"],
+            output=body.validated_data["output"],
         )
         return self._detail(ncr.pk, status.HTTP_201_CREATED)
 

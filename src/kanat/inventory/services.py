@@ -75,10 +75,10 @@ def _qty(value: Any, field: str, *, allow_zero: bool = False) -> Decimal:
         raise RuleViolation(f"{field} {value!r} is not a number", field=field)
     if q < 0 or (q == 0 and not allow_zero):
         raise RuleViolation(f"{field} must be more than zero, not {q}", field=field)
+    if q >= Decimal("1e11"):  # before quantize, which cannot hold a larger one
+        raise RuleViolation(f"{field} {q} is too large", field=field)
     if q != q.quantize(Decimal("0.001")):
         raise RuleViolation(f"{field} {q} has more than three decimals", field=field)
-    if q >= Decimal("1e11"):
-        raise RuleViolation(f"{field} {q} is too large", field=field)
     return q.quantize(Decimal("0.001"))
 
 
@@ -99,10 +99,10 @@ def _price(value: Any, field: str) -> Decimal | None:
         raise RuleViolation(f"{field} {value!r} is not a number", field=field)
     if p < 0:
         raise RuleViolation(f"{field} must not be negative, not {p}", field=field)
+    if p >= Decimal("1e14"):  # before quantize, which cannot hold a larger one
+        raise RuleViolation(f"{field} {p} is too large", field=field)
     if p != p.quantize(Decimal("0.0001")):
         raise RuleViolation(f"{field} {p} has more than four decimals", field=field)
-    if p >= Decimal("1e14"):
-        raise RuleViolation(f"{field} {p} is too large", field=field)
     return p.quantize(Decimal("0.0001"))
 
 
@@ -866,6 +866,55 @@ def scrap_issued_to_build(
         after={"status": item.status, "scrapped": str(q), "reference": reference},
     )
     return move
+
+
+@transaction.atomic
+def release_for_build(
+    *,
+    actor: User | None,
+    item: StockItem,
+    reference: str,
+    quantity: Any,
+    reason: str,
+    at: dt.datetime | None = None,
+) -> Reservation:
+    """Stock held for a build order (``reference``) that the order no longer needs, released
+    by the order itself (called by ``production.build`` when an NCR's scrap disposition
+    scraps a unit before its material was issued): the inspector who dispositions it
+    releases it, as they record the scrap. An unreserve movement like ``unreserve``."""
+    require(actor, Capability.INSPECT_PRODUCTION)
+    now = _at(at)
+    reason = _text(reason, "reason", "the reason for releasing")
+    q = _qty(quantity, "quantity")
+    item = _locked(item)
+    res = Reservation.objects.select_for_update().filter(item=item, reference=reference).first()
+    if res is None or res.quantity < q:
+        held = res.quantity if res is not None else ZERO
+        raise Conflict(
+            f"only {held.normalize():f} of {item} is held for {reference}, "
+            f"{q.normalize():f} to release",
+            field="quantity",
+        )
+    res.quantity -= q
+    res.save(update_fields=["quantity"])
+    item.reserved -= q
+    item.save(update_fields=["reserved"])
+    _move(
+        item,
+        MovementKind.UNRESERVE,
+        actor=actor,
+        at=now,
+        quantity=q,
+        reference=reference[:80],
+        note=reason[:200],
+    )
+    _audit(
+        actor,
+        "inventory.release_for_build",
+        item,
+        after={"reference": reference, "quantity": str(q), "reason": reason},
+    )
+    return res
 
 
 @transaction.atomic

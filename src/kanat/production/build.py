@@ -20,11 +20,11 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from kanat.core import audit
@@ -60,6 +60,8 @@ ZERO = Decimal(0)
 #: who may approve a concession (besides being someone other than the raiser)
 CONCESSION_APPROVERS = frozenset({Role.QUALITY, Role.HUB_ADMIN})
 WORKING = (BuildStatus.RELEASED, BuildStatus.IN_PROGRESS)
+#: the most units one order makes (what its quantity column holds)
+MAX_UNITS = 2_147_483_647
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -150,9 +152,14 @@ def create_build_order(
     require(actor, Capability.MANAGE_PRODUCTION)
     now = _at(at)
     product = Product.objects.select_related("part_number", "variant").get(pk=product.pk)
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+    if (
+        isinstance(quantity, bool)
+        or not isinstance(quantity, int)
+        or not 1 <= quantity <= MAX_UNITS
+    ):
         raise RuleViolation(
-            f"quantity must be a whole number from 1, not {quantity!r}", field="quantity"
+            f"quantity must be a whole number from 1 to {MAX_UNITS}, not {quantity!r}",
+            field="quantity",
         )
     bom = selectors.released_bom(product.part_number)
     if bom is None:
@@ -688,6 +695,12 @@ def raise_ncr(
             raise RuleViolation(f"that material was not issued into {order}", field="consumption")
         if BuildScrap.objects.filter(consumption=consumption).exists():
             raise RuleViolation(f"{consumption} is already scrapped", field="consumption")
+    if consumption is not None and output is not None:
+        raise RuleViolation(
+            "name the issued material (consumption) or the unit (output), not both: a scrap "
+            "disposition scraps one of them",
+            field="output",
+        )
     if output is not None:
         output = BuildOutput.objects.filter(pk=output.pk, order=order).first()
         if output is None:
@@ -819,8 +832,41 @@ def _scrap(actor: User | None, ncr: NonConformance, now: Any) -> list[str]:
         done.append(_scrap_consumption(actor, ncr, order, c, now))
     output.scrapped_by = ncr
     output.save(update_fields=["scrapped_by"])
-    # stock still held for the order beyond what it now needs stays reserved under the
-    # order number until the stores release it (``inventory.services.unreserve``)
+    return done + _release_excess(actor, ncr, order, now)
+
+
+def _release_excess(
+    actor: User | None, ncr: NonConformance, order: BuildOrder, now: Any
+) -> list[str]:
+    """Release the stock held for the order beyond what it still needs to issue (a unit
+    scrapped before its material was issued needs none); what ``issue_material`` would
+    take first is kept."""
+    need: dict[int, Decimal] = {}
+    for n in material(order):
+        need[n.line.child_id] = need.get(n.line.child_id, ZERO) + max(ZERO, n.to_issue)
+    done = []
+    for r in (
+        Reservation.objects.filter(reference=order.number, quantity__gt=0)
+        .select_related("item__part_number", "item__part")
+        .order_by("item__expires_on", "item__received_at", "item_id")
+    ):
+        pn = r.item.part_number_id
+        # stock is held to the thousandth: keep what covers the need
+        wanted = max(ZERO, need.get(pn, ZERO)).quantize(Decimal("0.001"), ROUND_CEILING)
+        keep = min(r.quantity, wanted)
+        need[pn] = need.get(pn, ZERO) - keep
+        extra = r.quantity - keep
+        if extra <= 0:
+            continue
+        inv.release_for_build(
+            actor=actor,
+            item=r.item,
+            reference=order.number,
+            quantity=extra,
+            reason=f"{ncr.number}: no longer needed by {order.number}",
+            at=now,
+        )
+        done.append(f"released {_qty(extra)} of {r.item} held for {order.number}")
     return done
 
 
@@ -1111,4 +1157,148 @@ def consumed_into(part: Part) -> list[dict[str, Any]]:
                 "by": c.actor.get_username() if c.actor_id else None,
             }
         )
+    return out
+
+
+# --- what an NCR names, what it scrapped, the replacement ---------------------------------
+
+
+def _consumption_text(c: BuildConsumption) -> str:
+    what = f"serial {c.part.serial}" if c.part_id else f"batch {c.batch or '-'}"  # type: ignore[union-attr]
+    into = f" in {c.output.serial}" if c.output_id else ""  # type: ignore[union-attr]
+    return f"line {c.bom_line.find_number}: {c.part_number.pn} {what} × {_qty(c.quantity)}{into}"
+
+
+def ncr_subjects(order: BuildOrder) -> list[tuple[str, Any, str]]:
+    """What an NCR on the order may name as not conforming: ``("consumption", c, label)``
+    for each serial or batch issued into it and not scrapped (nor in a scrapped unit), and
+    ``("output", o, label)`` for each of its units (output serials) not scrapped."""
+    out: list[tuple[str, Any, str]] = []
+    for c in (
+        BuildConsumption.objects.filter(order=order, scrap__isnull=True)
+        .exclude(output__scrapped_by__isnull=False)
+        .select_related("part", "part_number", "bom_line", "output")
+        .order_by("bom_line__find_number", "output_id", "id")
+    ):
+        out.append(("consumption", c, _consumption_text(c)))
+    for o in order.outputs.filter(scrapped_by__isnull=True).order_by("id"):
+        out.append(("output", o, f"unit {o.serial}"))
+    return out
+
+
+def ncr_material(ncrs: Sequence[NonConformance]) -> dict[int, dict[str, Any]]:
+    """For each NCR (by pk): ``names`` (what it says does not conform: the issued material,
+    the unit, or None for the work or the order as a whole), ``scrapped`` (what its scrap
+    disposition scrapped: each material, and ``scrapped_output`` the unit's serial) and
+    ``replacement`` (None when nothing scrapped needs one, as when the unit went with it;
+    else whether every BOM line it left short for its unit is issued again, and with what).
+    A few queries for any number of NCRs."""
+    ncrs = list(ncrs)
+    if not ncrs:
+        return {}
+    ids = [n.pk for n in ncrs]
+    named = {
+        c.pk: c
+        for c in BuildConsumption.objects.filter(
+            pk__in=[n.consumption_id for n in ncrs if n.consumption_id]
+        ).select_related("part", "part_number", "bom_line", "output")
+    }
+    units = {
+        o.pk: o
+        for o in BuildOutput.objects.filter(
+            Q(pk__in=[n.output_id for n in ncrs if n.output_id]) | Q(scrapped_by__in=ids)
+        ).select_related("scrapped_by")
+    }
+    scrapped_unit = {o.scrapped_by_id: o for o in units.values() if o.scrapped_by_id}
+    scraps: dict[int, list[BuildScrap]] = {}
+    for s in BuildScrap.objects.filter(ncr__in=ids).select_related(
+        "consumption__part",
+        "consumption__part_number",
+        "consumption__bom_line",
+        "consumption__output__scrapped_by",
+        "order",
+    ):
+        scraps.setdefault(s.ncr_id, []).append(s)
+    # what was issued for the (unit, line) of each scrapped material and still counts
+    lost = [s for n in ncrs if n.pk not in scrapped_unit for s in scraps.get(n.pk, [])]
+    live: dict[tuple[int, int | None, int], list[BuildConsumption]] = {}
+    outputs_of: dict[int, int] = {}
+    if lost:
+        order_ids = {s.order_id for s in lost}
+        for c in BuildConsumption.objects.filter(
+            order__in=order_ids,
+            bom_line__in={s.consumption.bom_line_id for s in lost},
+            scrap__isnull=True,
+        ).select_related("part", "part_number", "bom_line", "output"):
+            live.setdefault((c.order_id, c.output_id, c.bom_line_id), []).append(c)
+        outputs_of = dict(
+            BuildOutput.objects.filter(order__in=order_ids)
+            .order_by()
+            .values_list("order")
+            .annotate(n=Count("id"))
+        )
+    out: dict[int, dict[str, Any]] = {}
+    for n in ncrs:
+        names: dict[str, Any] | None = None
+        if n.consumption_id and n.consumption_id in named:
+            c = named[n.consumption_id]
+            names = {
+                "kind": "material",
+                "consumption": c.pk,
+                "find_number": c.bom_line.find_number,
+                "pn": c.part_number.pn,
+                "serial": c.part.serial if c.part_id else None,  # type: ignore[union-attr]
+                "batch": c.batch or None,
+                "quantity": _qty(c.quantity),
+                "output": c.output.serial if c.output_id else None,  # type: ignore[union-attr]
+                "text": _consumption_text(c),
+            }
+        elif n.output_id and n.output_id in units:
+            o = units[n.output_id]
+            names = {"kind": "unit", "output": o.pk, "serial": o.serial, "text": f"unit {o.serial}"}
+        unit = scrapped_unit.get(n.pk)
+        rows = sorted(
+            scraps.get(n.pk, []), key=lambda s: (s.consumption.bom_line.find_number, s.pk)
+        )
+        scrapped = [
+            {
+                "find_number": s.consumption.bom_line.find_number,
+                "pn": s.consumption.part_number.pn,
+                "serial": s.consumption.part.serial if s.consumption.part_id else None,  # type: ignore[union-attr]
+                "batch": s.consumption.batch or None,
+                "quantity": _qty(s.quantity),
+                "at": s.at,
+                "text": _consumption_text(s.consumption),
+            }
+            for s in rows
+        ]
+        replacement: dict[str, Any] | None = None
+        if unit is None and rows:
+            needed, issued, by, pending = False, True, [], []
+            for s in rows:
+                c = s.consumption
+                gone = c.output if c.output_id and c.output.scrapped_by_id else None  # type: ignore[union-attr]
+                if gone is not None:  # the unit was scrapped since: nothing to replace
+                    continue
+                needed = True
+                line = c.bom_line
+                order = s.order
+                per_output = Decimal(order.quantity) / (outputs_of.get(order.pk) or 1)
+                now = live.get((order.pk, c.output_id, line.pk), [])
+                have = sum((x.quantity for x in now), ZERO)
+                if have < line.quantity * per_output:
+                    issued = False
+                    pending.append(
+                        f"line {line.find_number}: {_qty(line.quantity * per_output - have)} "
+                        f"of {c.part_number.pn} to issue"
+                    )
+                by += [t for t in (_consumption_text(x) for x in now if x.pk > c.pk) if t not in by]
+            if needed:
+                replacement = {"issued": issued, "by": by, "pending": pending}
+        out[n.pk] = {
+            "names": names,
+            "scrapped": scrapped,
+            "scrapped_output": unit.serial if unit is not None else None,
+            "replacement": replacement,
+        }
     return out

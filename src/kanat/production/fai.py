@@ -49,6 +49,10 @@ from kanat.work.services import next_number
 
 #: Who may sign a first article off (accept or reject it).
 SIGNING_ROLES = frozenset({Role.QUALITY, Role.HUB_ADMIN})
+#: a nominal or tolerance is smaller than this in size (14 digits, 4 after the point)
+LIMIT = Decimal(10) ** 10
+#: the highest characteristic (balloon) number the column holds
+MAX_NUMBER = 2_147_483_647
 
 
 # --- reads -------------------------------------------------------------------------------
@@ -124,6 +128,8 @@ def _decimal(value: Any, field: str) -> Decimal | None:
         raise RuleViolation(f"{field}: {value!r} is not a number", field=field) from None
     if not number.is_finite():
         raise RuleViolation(f"{field}: {value!r} is not a number", field=field)
+    if abs(number) >= LIMIT:  # the column holds 10 digits before the point
+        raise RuleViolation(f"{field}: {value} is too large (below {LIMIT:,} in size)", field=field)
     if number != number.quantize(Decimal("0.0001")):
         raise RuleViolation(f"{field}: {value} has more than 4 decimal places", field=field)
     return number
@@ -203,8 +209,15 @@ def open_first_article(
                 field="bom",
             )
         bom = build_order.bom
-        if not build_order.outputs.filter(serial=serial).exists():
+        unit = build_order.outputs.filter(serial=serial).select_related("scrapped_by").first()
+        if unit is None:
             raise RuleViolation(f"{serial} is not a serial of {build_order.number}", field="serial")
+        if unit.scrapped_by_id is not None:
+            raise RuleViolation(
+                f"{serial} of {build_order.number} was scrapped under "
+                f"{unit.scrapped_by.number}: inspect a unit that is not scrapped",  # type: ignore[union-attr]
+                field="serial",
+            )
     if bom is None:
         bom = Bom.objects.filter(part_number=part_number, status=BomStatus.RELEASED).first()
     elif bom.part_number_id != part_number.pk:
@@ -371,9 +384,10 @@ def add_characteristic(
     result already (see ``record_result``)."""
     require(actor, Capability.INSPECT_PRODUCTION)
     fai = _locked_open(fai)
-    if isinstance(number, bool) or not isinstance(number, int) or number <= 0:
+    if isinstance(number, bool) or not isinstance(number, int) or not 0 < number <= MAX_NUMBER:
         raise RuleViolation(
-            f"number must be a whole number above 0, not {number!r}", field="number"
+            f"number must be a whole number from 1 to {MAX_NUMBER}, not {number!r}",
+            field="number",
         )
     if fai.characteristics.filter(number=number).exists():
         raise RuleViolation(f"characteristic {number} is already on {fai.number}", field="number")

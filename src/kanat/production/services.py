@@ -43,6 +43,8 @@ from kanat.production.structure import find_cycle, revision_label
 
 QUANTITY_PLACES = Decimal("0.0001")
 HOURS_PLACES = Decimal("0.01")
+#: a BOM line's quantity (14 digits, 4 after the point) and standard hours (8, 2) are below
+BELOW = {QUANTITY_PLACES: Decimal(10) ** 10, HOURS_PLACES: Decimal(10) ** 6}
 
 
 def _choice(value: Any, choices: type, field: str) -> str:
@@ -63,6 +65,8 @@ def _decimal(value: Any, field: str, places: Decimal) -> Decimal:
         raise RuleViolation(f"{field}: {value!r} is not a number", field=field) from None
     if not number.is_finite():
         raise RuleViolation(f"{field}: {value!r} is not a number", field=field)
+    if abs(number) >= BELOW[places]:  # what the column holds; quantize could not either
+        raise RuleViolation(f"{field}: {value} is too large", field=field)
     if number != number.quantize(places):
         digits = -int(places.as_tuple().exponent)
         raise RuleViolation(f"{field}: {value} has more than {digits} decimal places", field=field)

@@ -25,6 +25,7 @@ from kanat.production import build, fai, selectors
 from kanat.production.build import Measurement
 from kanat.production.models import (
     Bom,
+    BuildConsumption,
     BuildOrder,
     BuildStatus,
     Disposition,
@@ -239,6 +240,28 @@ def _ncr_of(order: BuildOrder, raw: str) -> NonConformance:
     return found
 
 
+def _subject_of(order: BuildOrder, raw: str) -> dict[str, Any]:
+    """The raise form's "non-conforming item": nothing (the work, or the order as a
+    whole), ``consumption-<id>`` (a serial or batch issued into this order) or
+    ``output-<id>`` (one of its units), as the ``raise_ncr`` keyword it is. Whether it
+    may still be named (not scrapped already) is the service's to say."""
+    raw = raw.strip()
+    if not raw:
+        return {}
+    kind, _, pk = raw.partition("-")
+    found: Any = None
+    if kind == "consumption" and pk.isdigit():
+        found = BuildConsumption.objects.filter(order=order, pk=int(pk)).first()
+    elif kind == "output" and pk.isdigit():
+        found = order.outputs.filter(pk=int(pk)).first()
+    if found is None:
+        raise RuleViolation(
+            f"{raw!r} is neither material issued into {order} nor one of its units",
+            field="subject",
+        )
+    return {kind: found}
+
+
 def _order_action(request: HttpRequest, order: BuildOrder, action: str) -> tuple[str, str]:
     """Do one posted action through ``build``: (message, anchor). Raises what it refuses."""
     user: Any = request.user
@@ -281,9 +304,13 @@ def _order_action(request: HttpRequest, order: BuildOrder, action: str) -> tuple
         raw = post.get("operation", "")
         at = _operation_of(order, raw) if raw else None
         ncr = run(
-            build.raise_ncr, order=order, operation=at, description=post.get("description", "")
+            build.raise_ncr,
+            order=order,
+            operation=at,
+            description=post.get("description", ""),
+            **_subject_of(order, post.get("subject", "")),
         )
-        return f"{ncr} raised.", "ncrs"
+        return f"{ncr} raised.", f"ncr-{ncr.pk}"
     if action == "disposition_ncr":
         ncr = _ncr_of(order, post.get("ncr", ""))
         run(
@@ -394,17 +421,31 @@ def _order_context(
         for n in build.material(order)
     ]
     working = order.status in build.WORKING
-    ncrs = order.ncrs.select_related(
-        "operation", "raised_by", "dispositioned_by", "concession_approved_by", "closed_by"
-    ).order_by("number")
+    ncrs = list(
+        order.ncrs.select_related(
+            "operation", "raised_by", "dispositioned_by", "concession_approved_by", "closed_by"
+        ).order_by("number")
+    )
+    material = build.ncr_material(ncrs)
+    for n in ncrs:
+        n.m = material[n.pk]  # type: ignore[attr-defined]
+    outputs = list(order.outputs.select_related("part", "scrapped_by").order_by("id"))
+    may_inspect = role_allows(user.role, Capability.INSPECT_PRODUCTION)
     is_aircraft = order.product.kind == ProductKind.AIRCRAFT and order.product.variant_id
     return {
         "order": order,
-        "outputs": order.outputs.select_related("part").order_by("id"),
+        "outputs": outputs,
+        "built": [o for o in outputs if o.scrapped_by_id is None],
         "needs": needs,
         "short": [n for n in needs if n["to_issue"]],
         "operations": operations,
         "ncrs": ncrs,
+        # the raise form's "non-conforming item" choices
+        "subjects": [
+            (f"{kind}-{obj.pk}", label, kind) for kind, obj, label in build.ncr_subjects(order)
+        ]
+        if working and may_inspect
+        else [],
         "blockers": build.blockers(order) if working else [],
         # AS9102: the first article of a new part or BOM revision gets its inspection
         "first_article_needed": fai.first_article_needed(order.product.part_number, order.bom),
@@ -417,7 +458,7 @@ def _order_context(
         "may_manage": role_allows(user.role, Capability.MANAGE_PRODUCTION),
         "may_stock": role_allows(user.role, Capability.MANAGE_STOCK),
         "may_perform": role_allows(user.role, Capability.PERFORM_PRODUCTION),
-        "may_inspect": role_allows(user.role, Capability.INSPECT_PRODUCTION),
+        "may_inspect": may_inspect,
         "may_approve": user.role in build.CONCESSION_APPROVERS,
         "error": error,
         "error_at": error_at,
@@ -441,11 +482,15 @@ def ncr_list(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(disposition="")
     elif f["disposition"] in Disposition.values:
         qs = qs.filter(disposition=f["disposition"])
+    ncrs = list(qs.order_by("-raised_at", "-id"))
+    material = build.ncr_material(ncrs)
+    for n in ncrs:
+        n.m = material[n.pk]  # type: ignore[attr-defined]
     return render(
         request,
         "production/ncr_list.html",
         {
-            "ncrs": qs.order_by("-raised_at", "-id"),
+            "ncrs": ncrs,
             "filters": f,
             "statuses": NcrStatus.choices,
             "dispositions": Disposition.choices,

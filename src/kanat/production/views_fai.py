@@ -149,7 +149,7 @@ def _prefill(request: HttpRequest, order: BuildOrder | None) -> dict[str, str]:
     }
     if order is not None:
         pn = order.product.part_number
-        first = order.outputs.order_by("id").first()
+        first = order.outputs.filter(scrapped_by__isnull=True).order_by("id").first()
         earlier = FirstArticle.objects.filter(part_number=pn, status=FaiStatus.ACCEPTED)
         out |= {
             "part_number": pn.pn,
@@ -353,7 +353,8 @@ def fai_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _components(record: FirstArticle) -> list[dict[str, Any]]:
     """Form 1 fields 15-18 of an assembly: each BOM line's part number and name, the
     serials or batches built into this serial (from its build order's consumptions) and
-    the accepted first article of that part number at its current drawing revision."""
+    the accepted first article of that part number at its current drawing revision. What an
+    NCR's scrap disposition scrapped is not in the serial (its replacement is)."""
     if record.bom_id is None:
         return []
     lines = list(record.bom.lines.select_related("child").order_by("find_number"))
@@ -361,7 +362,7 @@ def _components(record: FirstArticle) -> list[dict[str, Any]]:
     if record.build_order_id is not None:
         for c in (
             BuildConsumption.objects.filter(
-                order_id=record.build_order_id, output__serial=record.serial
+                order_id=record.build_order_id, output__serial=record.serial, scrap__isnull=True
             )
             .select_related("part")
             .order_by("id")
