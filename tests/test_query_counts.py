@@ -143,3 +143,105 @@ def test_first_article_list_queries_do_not_grow_with_records():
     small = _count(c, "/production/fai/")
     records(5)
     assert _count(c, "/production/fai/") == small
+
+
+def test_transfer_dashboard_queries_do_not_grow_with_rows():
+    """A handful of grouped queries, whatever the signatures, grants, certificates and
+    attendance: twice the data, the same count (hub and operator viewers)."""
+    from tests.training.test_dashboard import transfer_world
+
+    w = transfer_world()
+    hub, own = Client(), Client()
+    hub.force_login(w.hub)
+    own.force_login(w.a_user)
+    urls = ["/training/dashboard/", "/training/dashboard.csv", "/api/training/dashboard/"]
+    small = {(who, url): _count(c, url) for who, c in (("hub", hub), ("op", own)) for url in urls}
+    assert small["hub", "/training/dashboard/"] <= 20
+    transfer_world()
+    more = {(who, url): _count(c, url) for who, c in (("hub", hub), ("op", own)) for url in urls}
+    assert more == small
+
+
+def test_training_course_list_and_session_page_do_not_grow_with_rows():
+    from kanat.training import services as training
+    from tests.training.ladder import days_ago, ladder, pass_course
+
+    lad = ladder()
+    c = Client()
+    c.force_login(lad.manager)
+    session = training.schedule_session(
+        actor=lad.manager,
+        course=lad.hf,
+        code="HF-COUNT",
+        starts_on=days_ago(10).date(),
+        ends_on=days_ago(9).date(),
+        location="Hub",
+        instructor="F. Teacher",
+    )
+
+    def people(n: int) -> None:
+        for _ in range(n):
+            person = f.user(role="technician")
+            e = training.enrol(actor=lad.manager, session=session, person=person, at=days_ago(12))
+            for d in (10, 9):
+                training.record_attendance(
+                    actor=lad.manager, enrolment=e, day=days_ago(d).date(), hours=4
+                )
+            wrong = training.record_assessment(
+                actor=lad.manager, enrolment=e, element="theory", score=50, at=days_ago(9)
+            )
+            training.record_assessment(
+                actor=lad.manager,
+                enrolment=e,
+                element="theory",
+                score=90,
+                at=days_ago(9),
+                corrects=wrong,
+                correction_reason="recount",
+            )
+            training.issue_certificate(actor=lad.manager, enrolment=e)
+
+    people(1)
+    small_list = _count(c, "/training/courses/")
+    small_session = _count(c, f"/training/sessions/{session.pk}/")
+    people(4)
+    for k in range(3):
+        pass_course(lad, lad.type_course, f.user(role="technician"), start=days_ago(40 + k))
+    assert _count(c, "/training/courses/") == small_list
+    assert _count(c, f"/training/sessions/{session.pk}/") == small_session
+
+
+def test_training_proposals_queries_do_not_grow_with_trainees():
+    """The queue evaluates every trainee's next stage in bulk (``matrix.proposals``): the
+    same queries for one trainee or three, whatever their history; the recent grants
+    below it are read in bulk too."""
+    from kanat.training import services as training
+    from tests.training.ladder import days_ago, ladder, pass_course
+
+    lad = ladder()
+    c = Client()
+    c.force_login(lad.manager)
+
+    def trainee(history: int = 1) -> None:
+        person = f.user(role="technician")
+        training.register_trainee(
+            actor=lad.manager, person=person, origin="local", joined_on=days_ago(400).date()
+        )
+        for k in range(history):
+            training.record_certificate(
+                actor=lad.manager,
+                person=person,
+                course=lad.hf,
+                number=f"HF-Q-{next(f._seq)}",
+                issued_on=days_ago(300 - k).date(),
+            )
+        pass_course(lad, lad.type_course, person, start=days_ago(60))
+        training.grant_stage(actor=lad.manager, person=person, stage=lad.supervised)
+
+    trainee()
+    one = _count(c, "/training/proposals/?close=1")
+    trainee()
+    two = _count(c, "/training/proposals/?close=1")
+    trainee(history=5)  # more history: the same cost
+    three = _count(c, "/training/proposals/?close=1")
+    assert one == two == three

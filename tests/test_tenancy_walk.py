@@ -21,8 +21,9 @@ from kanat.inventory import services as inv
 from kanat.inventory.models import PurchaseOrder, StockItem, StockMovement
 from kanat.maintenance import services as mx
 from kanat.people.models import Authorisation, Qualification
+from kanat.training import services as training
 from kanat.work import services as work
-from kanat.work.models import Defect, SignOff, TaskCard, TaskStep, WorkPackage
+from kanat.work.models import Defect, SignOff, SupervisedStep, TaskCard, TaskStep, WorkPackage
 from tests import factories as f
 from tests.factories import utc
 
@@ -50,6 +51,7 @@ OBJECT_ROUTES: dict[str, type] = {
     "work:package_detail": WorkPackage,
     "work:card_detail": TaskCard,
     "work:card_pdf": TaskCard,
+    "work:card_to_stores": TaskCard,
     "work:defect_detail": Defect,
     "workpackage-detail": WorkPackage,
     "workpackage-open": WorkPackage,
@@ -63,6 +65,11 @@ OBJECT_ROUTES: dict[str, type] = {
     "defect-detail": Defect,
     "defect-defer": Defect,
     "signoff-detail": SignOff,
+    "taskstep-sign-supervised": TaskStep,
+    "supervisedstep-detail": SupervisedStep,
+    "supervisedstep-countersign": SupervisedStep,
+    "supervisedstep-decline": SupervisedStep,
+    "people:person": User,
     "inventory:po_detail": PurchaseOrder,
     "inventory:item_detail": StockItem,
     "stockitem-detail": StockItem,
@@ -84,8 +91,11 @@ POST_ONLY = (
     "-transfer",
     "-issue",
     "-receive",
+    "-sign-supervised",
+    "-countersign",
+    "-decline",
 )
-POST_ONLY_PAGES = {"flightdata:finding_defect"}
+POST_ONLY_PAGES = {"flightdata:finding_defect", "work:card_to_stores"}
 # pages whose forms post back to them: the walk posts there too
 POSTED_PAGES = {
     "work:package_detail",
@@ -127,12 +137,18 @@ NO_OBJECT_ROUTES: dict[str, str] = {
     "taskstep-list": "list, restricted",
     "defect-list": "list, restricted",
     "signoff-list": "list, restricted",
+    "supervisedstep-list": "list, restricted",
     "inventory:stock": "list, restricted (the caller's operator's stock)",
     "inventory:po_list": "list, restricted",
     "inventory:reorder": "suggestions from the caller's minimum stocks and stock",
     "stockitem-list": "list, restricted",
     "stockmovement-list": "list, restricted",
     "purchaseorder-list": "list, restricted",
+    # the transfer dashboard: figures from restrict(user); operator selector = own operator
+    "training:dashboard": "figures of the caller's operator's aircraft and staff only",
+    "training:dashboard_csv": "figures of the caller's operator's aircraft and staff only",
+    "training:dashboard_pdf": "figures of the caller's operator's aircraft and staff only",
+    "transferdashboard-list": "figures of the caller's operator's aircraft and staff only",
 }
 # Hub-only data (no tenant, but not for operators: the joint venture's engineering data
 # under licence): every operator user gets 403 whatever the id.
@@ -180,6 +196,39 @@ HUB_ONLY_ROUTES = {
     "production:localisation",
     "production:fai_list",
     "production:fai_detail",
+    "training:matrix",
+    # training records: the hub trains its own staff (operator staff are never trainees)
+    "training:course_list",
+    "training:course_detail",
+    "training:session_detail",
+    "training:proposals",
+    "training:due",
+    "course-list",
+    "course-detail",
+    "trainingsession-list",
+    "trainingsession-detail",
+    "trainingsession-cancel",
+    "enrolment-list",
+    "enrolment-detail",
+    "enrolment-attendance",
+    "enrolment-assessment",
+    "enrolment-certificate",
+    "enrolment-withdraw",
+    "attendance-list",
+    "attendance-detail",
+    "assessment-list",
+    "assessment-detail",
+    "certificate-list",
+    "certificate-detail",
+    "trainee-list",
+    "trainee-detail",
+    "stage-list",
+    "stage-detail",
+    "stagegrant-list",
+    "stagegrant-detail",
+    "stagegrant-withdraw",
+    "proposal-list",
+    "reminder-list",
 }
 # Reference data shared by every operator (no tenant): visible to all signed-in users.
 SHARED_ROUTES = {
@@ -255,7 +304,20 @@ def world(tmp_path):
     f.authorisation(tech, f.qualification(tech, [v.aircraft_type]), ["task"])
     card = pkg.cards.get()
     step = card.steps.get()
-    signoff = work.sign_step(actor=tech, step=step, remark=SECRET)
+    # the step performed by a trainee under the technician's supervision, countersigned
+    manager = f.user(role="training_manager")
+    stage = training.create_stage(
+        actor=manager,
+        aircraft_type=v.aircraft_type,
+        rank=1,
+        code="WALK-SUP",
+        name="Supervised",
+        supervised_work=True,
+    )
+    trainee = f.user(role="technician")
+    training.grant_stage(actor=manager, person=trainee, stage=stage)
+    entry = work.sign_step_supervised(actor=trainee, step=step, supervisor=tech, remark=SECRET)
+    signoff = work.countersign_step(actor=tech, entry=entry, remark=SECRET)
     store = f.location(code="STORE-1")
     po = f.purchase_order([(pn, 2)], number=f"{SECRET}-PO", operator=alpha)
     stock = inv.receive_against_po(
@@ -283,6 +345,8 @@ def world(tmp_path):
             TaskStep: step,
             Defect: defect,
             SignOff: signoff,
+            SupervisedStep: entry,
+            User: holder,
             PurchaseOrder: po,
             StockItem: stock,
             StockMovement: stock.movements.get(),

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "kanat.work",
     "kanat.inventory",
     "kanat.production",
+    "kanat.training",
     "kanat.flightdata",
     "kanat.api",
 ]
@@ -170,6 +171,9 @@ SPECTACULAR_SETTINGS = {
         "PurchaseOrderStatusEnum": "kanat.inventory.models.POStatus",
         "StockStatusEnum": "kanat.inventory.models.StockStatus",
         "BuildStatusEnum": "kanat.production.models.BuildStatus",
+        "CourseKindEnum": "kanat.training.models.CourseKind",
+        "RequirementKindEnum": "kanat.training.models.RequirementKind",
+        "TraineeOriginEnum": "kanat.training.models.Origin",
     },
 }
 

@@ -13,5 +13,6 @@ urlpatterns = [
     path("", include("kanat.production.urls")),
     path("", include("kanat.flightdata.urls")),
     path("", include("kanat.people.urls")),
+    path("", include("kanat.training.urls")),
     path("", include("kanat.fleet.urls")),
 ]

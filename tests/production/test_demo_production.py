@@ -142,7 +142,7 @@ def test_demo_engineering_data_and_stores(capsys):
     # the signed records are untouched
     capsys.readouterr()
     call_command("records", "verify")
-    assert capsys.readouterr().out.startswith("intact: 3 chains")
+    assert capsys.readouterr().out.startswith("intact: 4 chains")
 
 
 def test_demo_production_line_has_orders_in_every_state(capsys):
@@ -238,4 +238,4 @@ def test_demo_production_line_has_orders_in_every_state(capsys):
         assert 0 <= item.reserved <= item.quantity
     capsys.readouterr()
     call_command("records", "verify")
-    assert capsys.readouterr().out.startswith("intact: 3 chains")
+    assert capsys.readouterr().out.startswith("intact: 4 chains")

@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from kanat.api import flightlogs, forecast, inventory, people, production, views, work
+from kanat.api import flightlogs, forecast, inventory, people, production, training, views, work
 
 router = DefaultRouter()
 router.register("operators", views.OperatorViewSet, basename="operator")
@@ -21,8 +21,10 @@ router.register("task-cards", work.TaskCardViewSet, basename="taskcard")
 router.register("task-steps", work.TaskStepViewSet, basename="taskstep")
 router.register("defects", work.DefectViewSet, basename="defect")
 router.register("sign-offs", work.SignOffViewSet, basename="signoff")
+router.register("supervised-steps", work.SupervisedStepViewSet, basename="supervisedstep")
 inventory.register(router)
 production.register(router)
+training.register(router)
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -26,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from kanat.api.base import RestrictedPrimaryKeyRelatedField, RestrictedViewSetMixin
+from kanat.core.models import User
 from kanat.fleet.models import Aircraft, Part
 from kanat.maintenance.models import Compliance, Task
 from kanat.work import selectors, services
@@ -42,6 +43,7 @@ from kanat.work.models import (
     SignOff,
     SignOffKind,
     StepKind,
+    SupervisedStep,
     TaskCard,
     TaskStep,
     WorkPackage,
@@ -105,6 +107,12 @@ class StandingSignOffSerializer(serializers.ModelSerializer[SignOff]):
 
     kind = EnumField(SignOffKind, read_only=True)
     signer = serializers.CharField(source="signer.username", read_only=True)
+    performed_by = serializers.CharField(
+        source="performed_by.username",
+        default=None,
+        read_only=True,
+        help_text="the trainee who performed the step under the signer's supervision",
+    )
 
     class Meta:
         model = SignOff
@@ -112,6 +120,8 @@ class StandingSignOffSerializer(serializers.ModelSerializer[SignOff]):
             "id",
             "kind",
             "signer",
+            "performed_by",
+            "supervised",
             "qualification_ref",
             "signed_at",
             "value",
@@ -285,6 +295,90 @@ class SignStepSerializer(serializers.Serializer[Any]):
     correction_reason = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=500
     )
+
+
+# --- work under supervision ---------------------------------------------------------------
+
+
+class SupervisedStepSerializer(serializers.ModelSerializer[SupervisedStep]):
+    """A trainee's signature on a step performed under supervision, and what became of it:
+    countersigned (``countersignature``: the step's sign-off), declined, or awaiting."""
+
+    trainee = serializers.CharField(source="trainee.username", read_only=True)
+    supervisor = serializers.CharField(source="supervisor.username", read_only=True)
+    step_seq = serializers.IntegerField(source="step.seq", read_only=True)
+    state = serializers.SerializerMethodField(help_text="awaiting, countersigned or declined")
+    countersignature = serializers.SerializerMethodField(help_text="the step's sign-off")
+    declined_by = serializers.SerializerMethodField()
+    decline_reason = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SupervisedStep
+        fields = [
+            "id",
+            "card",
+            "step",
+            "step_seq",
+            "trainee",
+            "supervisor",
+            "stage_ref",
+            "performed_at",
+            "value",
+            "remark",
+            "part",
+            "removal_reason",
+            "state",
+            "countersignature",
+            "declined_by",
+            "decline_reason",
+        ]
+        read_only_fields = fields
+
+    def get_state(self, obj: SupervisedStep) -> str:
+        if _one(obj, "countersignature") is not None:
+            return "countersigned"
+        return "declined" if _one(obj, "decline") is not None else "awaiting"
+
+    def get_countersignature(self, obj: SupervisedStep) -> int | None:
+        signed = _one(obj, "countersignature")
+        return signed.pk if signed else None
+
+    def get_declined_by(self, obj: SupervisedStep) -> str | None:
+        decline = _one(obj, "decline")
+        return decline.declined_by.username if decline else None
+
+    def get_decline_reason(self, obj: SupervisedStep) -> str | None:
+        decline = _one(obj, "decline")
+        return decline.reason if decline else None
+
+
+class SignSupervisedSerializer(serializers.Serializer[Any]):
+    supervisor = RestrictedSlugRelatedField(
+        slug_field="username",
+        queryset=User.objects.filter(is_active=True),
+        help_text="username of the supervisor who watches the work and countersigns it",
+    )
+    value = serializers.FloatField(
+        required=False, allow_null=True, default=None, help_text="measured value (measure step)"
+    )
+    remark = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+    part = RestrictedPrimaryKeyRelatedField(
+        queryset=Part.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="the part installed (install step), or the part removed (remove step)",
+    )
+    removal_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="remove step: " + ", ".join(r.value for r in services.CARD_REMOVAL_REASONS),
+    )
+
+
+class DeclineSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
 
 
 # --- work packages -----------------------------------------------------------------------
@@ -583,6 +677,24 @@ class DefectFilter(filters.FilterSet):
         return qs.filter(lapsed) if value else qs.exclude(lapsed)
 
 
+class SupervisedStepFilter(filters.FilterSet):
+    card = filters.NumberFilter(field_name="card_id")
+    step = filters.NumberFilter(field_name="step_id")
+    trainee = filters.CharFilter(field_name="trainee__username")
+    supervisor = filters.CharFilter(field_name="supervisor__username")
+    awaiting = filters.BooleanFilter(method="filter_awaiting", label="awaiting countersignature")
+
+    class Meta:
+        model = SupervisedStep
+        fields = ["card", "step", "trainee", "supervisor", "awaiting"]
+
+    def filter_awaiting(
+        self, qs: QuerySet[SupervisedStep], name: str, value: Any
+    ) -> QuerySet[SupervisedStep]:
+        waiting = Q(countersignature__isnull=True, decline__isnull=True)
+        return qs.filter(waiting) if value else qs.exclude(waiting)
+
+
 class SignOffFilter(filters.FilterSet):
     card = filters.NumberFilter(field_name="card_id")
     step = filters.NumberFilter(field_name="step_id")
@@ -616,7 +728,7 @@ class ShapesMixin:
 
 
 def _standing_signoffs(*kinds: str) -> QuerySet[SignOff]:
-    qs = services.standing(SignOff.objects.select_related("signer"))
+    qs = services.standing(SignOff.objects.select_related("signer", "performed_by"))
     return qs.filter(kind__in=kinds) if kinds else qs
 
 
@@ -767,9 +879,9 @@ class TaskCardViewSet(
     request_serializers = {"sign": RemarkSerializer, "inspect": RemarkSerializer}
 
     def _signed(self, signoff: SignOff) -> Response:
-        signoff = SignOff.objects.select_related("signer", "card__package", "step").get(
-            pk=signoff.pk
-        )
+        signoff = SignOff.objects.select_related(
+            "signer", "performed_by", "card__package", "step"
+        ).get(pk=signoff.pk)
         data = SignOffSerializer(signoff, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_201_CREATED)
 
@@ -804,7 +916,7 @@ class TaskStepViewSet(
 
     queryset_base = _steps()
     detail_serializer = TaskStepSerializer
-    request_serializers = {"sign": SignStepSerializer}
+    request_serializers = {"sign": SignStepSerializer, "sign_supervised": SignSupervisedSerializer}
 
     @extend_schema(request=SignStepSerializer, responses={201: SignOffSerializer})
     @action(detail=True, methods=["post"])
@@ -813,10 +925,78 @@ class TaskStepViewSet(
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
         signoff = services.sign_step(actor=request.user, step=step, **body.validated_data)
-        signoff = SignOff.objects.select_related("signer", "card__package", "step").get(
-            pk=signoff.pk
-        )
+        signoff = SignOff.objects.select_related(
+            "signer", "performed_by", "card__package", "step"
+        ).get(pk=signoff.pk)
         data = SignOffSerializer(signoff, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=SignSupervisedSerializer, responses={201: SupervisedStepSerializer})
+    @action(detail=True, methods=["post"], url_path="sign-supervised")
+    def sign_supervised(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """A trainee signs the step as performed under the named supervisor's supervision;
+        it counts once the supervisor countersigns it (``/api/supervised-steps/<id>/
+        countersign/``)."""
+        step = self.get_object()
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        entry = services.sign_step_supervised(actor=request.user, step=step, **body.validated_data)
+        entry = _supervised().get(pk=entry.pk)
+        data = SupervisedStepSerializer(entry, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+def _supervised() -> QuerySet[SupervisedStep]:
+    return SupervisedStep.objects.select_related(
+        "step", "trainee", "supervisor", "countersignature", "decline__declined_by"
+    )
+
+
+class SupervisedStepViewSet(
+    ShapesMixin,
+    RestrictedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    GenericViewSet,
+):
+    """Trainees' signatures on steps performed under supervision (``awaiting=true``: those
+    awaiting their countersignature). Only the supervisor the trainee named ``countersign``s
+    one (the step's sign-off, under the supervisor's own authority) or ``decline``s it with a
+    reason (the step is open again)."""
+
+    queryset_base = _supervised()
+    filterset_class = SupervisedStepFilter
+    ordering_fields = ["performed_at"]
+    list_serializer = SupervisedStepSerializer
+    detail_serializer = SupervisedStepSerializer
+    request_serializers = {"countersign": RemarkSerializer, "decline": DeclineSerializer}
+
+    @extend_schema(request=RemarkSerializer, responses={201: SignOffSerializer})
+    @action(detail=True, methods=["post"])
+    def countersign(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        entry = self.get_object()
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        signoff = services.countersign_step(
+            actor=request.user, entry=entry, remark=body.validated_data["remark"]
+        )
+        signoff = SignOff.objects.select_related(
+            "signer", "performed_by", "card__package", "step"
+        ).get(pk=signoff.pk)
+        data = SignOffSerializer(signoff, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=DeclineSerializer, responses={201: SupervisedStepSerializer})
+    @action(detail=True, methods=["post"])
+    def decline(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        entry = self.get_object()
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.decline_supervised_step(
+            actor=request.user, entry=entry, reason=body.validated_data["reason"]
+        )
+        entry = _supervised().get(pk=entry.pk)
+        data = SupervisedStepSerializer(entry, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_201_CREATED)
 
 
@@ -826,7 +1006,7 @@ class SignOffViewSet(
     """Every sign-off, corrected ones too (``standing=true``: those that still count)."""
 
     queryset_base = SignOff.objects.select_related(
-        "signer", "card__package", "step", "corrected_by"
+        "signer", "performed_by", "card__package", "step", "corrected_by"
     )
     serializer_class = SignOffSerializer
     filterset_class = SignOffFilter

@@ -67,6 +67,12 @@ class Capability(models.TextChoices):
         "inspect_production",
         "Record production inspection results; raise and disposition non-conformances",
     )
+    MANAGE_TRAINING = (
+        "manage_training",
+        "Run the training catalogue: courses, sessions, enrolments, attendance, assessments,"
+        " certificates, trainees, stages and their requirements",
+    )
+    GRANT_STAGE = "grant_stage", "Grant and withdraw authorisation stages"
 
 
 CAPABILITIES: dict[str, frozenset[str]] = {
@@ -89,7 +95,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         {Role.HUB_ADMIN, Role.TECHNICIAN, Role.INSPECTOR, Role.QUALITY}
     ),
     Capability.RAISE_DEFECT: frozenset(set(Role.values)),
-    Capability.MANAGE_AUTHORISATIONS: frozenset({Role.HUB_ADMIN, Role.QUALITY}),
+    Capability.MANAGE_AUTHORISATIONS: frozenset(
+        {Role.HUB_ADMIN, Role.QUALITY, Role.TRAINING_MANAGER}
+    ),
     Capability.MANAGE_ENGINEERING: frozenset({Role.HUB_ADMIN, Role.PLANNER, Role.QUALITY}),
     Capability.MANAGE_STOCK: frozenset({Role.HUB_ADMIN, Role.STOREKEEPER}),
     Capability.PURCHASE: frozenset({Role.HUB_ADMIN, Role.STOREKEEPER, Role.PLANNER}),
@@ -98,6 +106,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         {Role.HUB_ADMIN, Role.TECHNICIAN, Role.INSPECTOR, Role.QUALITY}
     ),
     Capability.INSPECT_PRODUCTION: frozenset({Role.HUB_ADMIN, Role.INSPECTOR, Role.QUALITY}),
+    Capability.MANAGE_TRAINING: frozenset({Role.HUB_ADMIN, Role.TRAINING_MANAGER}),
+    Capability.GRANT_STAGE: frozenset({Role.HUB_ADMIN, Role.TRAINING_MANAGER}),
 }
 
 

@@ -272,6 +272,16 @@ def _covers(row: Qualification | Authorisation, type_id: int, chapter: str) -> s
     return None
 
 
+def _training_lapse(auth: Authorisation, at: dt.datetime) -> str | None:
+    """An authorisation issued with a training stage lapses with it (recurrent training
+    expired) and ends with its withdrawal: ``kanat.training`` says why, or None."""
+    if not hasattr(auth, "stage_grant"):  # read with the authorisation: no grant, no query
+        return None
+    from kanat.training.selectors import lapse_reason  # training builds on people
+
+    return lapse_reason(auth, at)
+
+
 def signing_authority(
     *,
     signer: User,
@@ -297,7 +307,7 @@ def signing_authority(
     candidates = [
         a
         for a in Authorisation.objects.filter(holder=signer)
-        .select_related("qualification")
+        .select_related("qualification", "stage_grant")
         .prefetch_related("aircraft_types", "qualification__aircraft_types")
         .order_by("valid_from", "id")
         if privilege in a.privileges
@@ -312,6 +322,7 @@ def signing_authority(
             or _covers(auth, aircraft_type.pk, chapter)
             or q.standing(at)[1]
             or _covers(q, aircraft_type.pk, chapter)
+            or _training_lapse(auth, at)
         )
         if reason is None:
             return Authority(auth, q)

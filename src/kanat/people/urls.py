@@ -6,4 +6,5 @@ app_name = "people"
 
 urlpatterns = [
     path("people/", views.people, name="people"),
+    path("people/<int:pk>/", views.person, name="person"),
 ]

@@ -155,11 +155,11 @@ def _closure_content(row: Any) -> dict[str, Any]:
     return out
 
 
-def _work_model(name: str) -> Callable[[], type[Model]]:
+def _model(app: str, name: str) -> Callable[[], type[Model]]:
     def model() -> type[Model]:
         from django.apps import apps
 
-        return apps.get_model("work", name)
+        return apps.get_model(app, name)
 
     return model
 
@@ -175,19 +175,28 @@ SUBJECTS: dict[str, Subject] = {
     ),
     "work.signoff": Subject(
         "work.signoff",
-        _work_model("signoff"),
+        _model("work", "signoff"),
         (*(f"card__{r}" for r in _CARD), "step__position"),
         _signoff_content,
     ),
     "work.release": Subject(
-        "work.release", _work_model("release"), ("package__aircraft",), _release_content
+        "work.release", _model("work", "release"), ("package__aircraft",), _release_content
     ),
     "work.deferral": Subject(
-        "work.deferral", _work_model("deferral"), ("defect__aircraft",), _deferral_content
+        "work.deferral", _model("work", "deferral"), ("defect__aircraft",), _deferral_content
+    ),
+    "work.supervisedstep": Subject(
+        "work.supervisedstep",
+        _model("work", "supervisedstep"),
+        (*(f"card__{r}" for r in _CARD), "step__position"),
+        _signoff_content,
+    ),
+    "training.stagegrant": Subject(
+        "training.stagegrant", _model("training", "stagegrant"), ("stage",), _row_content
     ),
     "work.defectclosure": Subject(
         "work.defectclosure",
-        _work_model("defectclosure"),
+        _model("work", "defectclosure"),
         ("defect__aircraft", *(f"card__{r}" for r in _CARD)),
         _closure_content,
     ),

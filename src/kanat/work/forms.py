@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from kanat.core.errors import RuleViolation
+from kanat.core.models import User
 from kanat.fleet.models import Aircraft, Part
 from kanat.work.models import DefectSource, MelCategory
 from kanat.work.services import CARD_REMOVAL_REASONS
@@ -59,6 +60,41 @@ class StepSignForm(ServiceErrorMixin, forms.Form):
         assert isinstance(field, forms.ModelChoiceField)
         if parts is not None:
             field.queryset = parts
+
+
+class SupervisedStepForm(StepSignForm):
+    """A trainee's signature on a step performed under supervision: the step's values as
+    the step form has them, and the supervisor who watched (who countersigns)."""
+
+    supervisor = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        required=False,  # the service says why one is needed
+        empty_label="— who supervises? —",
+    )
+
+    def __init__(self, *args: Any, supervisors: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["supervisor"]
+        assert isinstance(field, forms.ModelChoiceField)
+        if supervisors is not None:
+            field.queryset = supervisors
+        field.label_from_instance = lambda u: (  # type: ignore[method-assign]
+            f"{u.get_full_name()} ({u.get_username()})" if u.get_full_name() else u.get_username()
+        )
+
+    def clean_supervisor(self) -> Any:
+        supervisor = self.cleaned_data.get("supervisor")
+        if supervisor is None:
+            raise forms.ValidationError("name the supervisor who watches the work")
+        return supervisor
+
+
+class CountersignForm(ServiceErrorMixin, forms.Form):
+    remark = forms.CharField(required=False, max_length=1000)
+
+
+class DeclineForm(ServiceErrorMixin, forms.Form):
+    reason = forms.CharField(required=False, max_length=500)  # the service says it is needed
 
 
 class CorrectionForm(ServiceErrorMixin, forms.Form):

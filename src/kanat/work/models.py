@@ -261,6 +261,22 @@ class SignOff(SignedRecord):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrected_by"
     )
     correction_reason = models.CharField(max_length=500, blank=True)
+    performed_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="a trainee who performed the step under the signer's supervision",
+    )
+    supervised = models.OneToOneField(
+        "SupervisedStep",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="countersignature",
+        help_text="the trainee's signature this sign-off countersigns",
+    )
 
     objects = AppendOnlyManager()
 
@@ -272,6 +288,11 @@ class SignOff(SignedRecord):
                 name="signoff_step_names_step",
             ),
             models.CheckConstraint(
+                condition=Q(performed_by__isnull=True, supervised__isnull=True)
+                | Q(kind="step", performed_by__isnull=False, supervised__isnull=False),
+                name="signoff_countersigns_a_step",
+            ),
+            models.CheckConstraint(
                 condition=Q(corrects__isnull=True) | ~Q(correction_reason=""),
                 name="signoff_correction_has_reason",
             ),
@@ -280,6 +301,55 @@ class SignOff(SignedRecord):
     def __str__(self) -> str:
         what = f"step {self.step.seq} of " if self.step_id else ""
         return f"{self.get_kind_display()}: {what}{self.card} by {self.signer}"
+
+
+class SupervisedStep(AppendOnly):
+    """A trainee's signature on a step performed under supervision, naming the supervisor who
+    watched. It counts once that supervisor countersigns it (a ``SignOff`` with
+    ``supervised`` set); a supervisor who does not accept it declines it with a reason
+    (``SupervisionDecline``) and the step is open again."""
+
+    TENANT_PATH = "card__package__aircraft__operator"
+
+    card = models.ForeignKey(TaskCard, on_delete=models.PROTECT, related_name="supervised")
+    step = models.ForeignKey(TaskStep, on_delete=models.PROTECT, related_name="supervised")
+    trainee = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    supervisor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    stage_ref = models.CharField(
+        max_length=200, help_text="the trainee's stage grant that allows supervised work"
+    )
+    value = models.FloatField(null=True, blank=True, help_text="measured value")
+    remark = models.CharField(max_length=1000, blank=True)
+    part = models.ForeignKey(Part, null=True, blank=True, on_delete=models.PROTECT)
+    removal_reason = models.CharField(max_length=12, blank=True)
+    performed_at = models.DateTimeField()
+
+    objects = AppendOnlyManager()
+
+    class Meta:
+        ordering = ["performed_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(trainee=models.F("supervisor")),
+                name="supervisedstep_supervisor_is_another",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"step {self.step.seq} of {self.card} by {self.trainee} under {self.supervisor}"
+
+
+class SupervisionDecline(AppendOnly):
+    """The supervisor did not accept a trainee's step: it does not count, the step is open."""
+
+    TENANT_PATH = "entry__card__package__aircraft__operator"
+
+    entry = models.OneToOneField(SupervisedStep, on_delete=models.PROTECT, related_name="decline")
+    declined_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    declined_at = models.DateTimeField()
+    reason = models.CharField(max_length=500)
+
+    objects = AppendOnlyManager()
 
 
 class Release(SignedRecord):

@@ -30,6 +30,7 @@ from kanat.maintenance.models import Task, TaskKind, TaskRevision
 from kanat.people.models import Privilege
 from kanat.people.services import Authority, chapter_of, signing_authority
 from kanat.records import chain
+from kanat.training import selectors as training_selectors
 from kanat.work import selectors
 from kanat.work.models import (
     MEL_DAYS,
@@ -46,6 +47,8 @@ from kanat.work.models import (
     SignOff,
     SignOffKind,
     StepKind,
+    SupervisedStep,
+    SupervisionDecline,
     TaskCard,
     TaskStep,
     WorkPackage,
@@ -594,10 +597,84 @@ def sign_step(
     card = _locked_card(step.card)
     step = TaskStep.objects.select_related("position").get(pk=step.pk)
     step.card = card
-    package, aircraft = card.package, card.package.aircraft
+    return _sign_step(
+        actor=actor,
+        card=card,
+        step=step,
+        now=now,
+        value=value,
+        remark=remark,
+        part=part,
+        removal_reason=removal_reason,
+        corrects=corrects,
+        correction_reason=correction_reason,
+    )
+
+
+def _reading(step: TaskStep, value: float | None) -> tuple[float | None, bool | None]:
+    """A step's measured value as stored, and whether it is within the step's limits."""
+    if step.kind != StepKind.MEASURE:
+        if value is not None:
+            raise RuleViolation(f"step {step.seq} measures nothing", field="value")
+        return None, None
+    if value is None:
+        raise RuleViolation(
+            f"step {step.seq}: enter the measured {step.measure_name}", field="value"
+        )
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RuleViolation(f"step {step.seq}: {value!r} is not a number", field="value")
+    if not math.isfinite(value):
+        raise RuleViolation(f"step {step.seq}: {value!r} is not a measurement", field="value")
+    value = float(value) + 0.0  # -0.0 is stored as 0.0
+    lo, hi = step.measure_min, step.measure_max
+    return value, (lo is None or value >= lo) and (hi is None or value <= hi)
+
+
+def _pending(step: TaskStep) -> SupervisedStep | None:
+    """A trainee's signature on the step that is neither countersigned nor declined."""
+    return (
+        SupervisedStep.objects.filter(
+            step=step, countersignature__isnull=True, decline__isnull=True
+        )
+        .select_related("trainee", "supervisor")
+        .first()
+    )
+
+
+def _open_step(card: TaskCard, step: TaskStep) -> None:
+    """Refuse a first signature on a step that is signed, awaiting a countersignature, or on
+    a signed card."""
     prev = _previous(SignOffKind.STEP, card, step)
-    if corrects is None and prev is not None:
+    if prev is not None:
         raise _already(prev, f"step {step.seq} of card {card}")
+    pending = _pending(step)
+    if pending is not None:
+        raise Conflict(
+            f"step {step.seq} of card {card} was performed by {pending.trainee.get_username()} "
+            f"under supervision and awaits {pending.supervisor.get_username()}'s countersignature",
+            field="step",
+        )
+
+
+def _sign_step(
+    *,
+    actor: User,
+    card: TaskCard,
+    step: TaskStep,
+    now: dt.datetime,
+    value: float | None,
+    remark: str,
+    part: Part | None,
+    removal_reason: str,
+    corrects: SignOff | None,
+    correction_reason: str,
+    supervised: SupervisedStep | None = None,
+) -> SignOff:
+    """A step's signature by ``actor`` (alone, or countersigning a trainee's ``supervised``
+    work) on the locked card: checks, configuration move, signed record, defects."""
+    package, aircraft = card.package, card.package.aircraft
+    if corrects is None and supervised is None:
+        _open_step(card, step)
     _working(package, now)
     if card.status in (CardStatus.SIGNED, CardStatus.DONE):
         raise Conflict(f"card {card} is already signed: its steps are closed", field="step")
@@ -608,21 +685,7 @@ def sign_step(
             field="corrects",
         )
     authority = _authority(actor, Privilege.TASK, aircraft, card.ata, now)
-    within = None
-    if step.kind == StepKind.MEASURE:
-        if value is None:
-            raise RuleViolation(
-                f"step {step.seq}: enter the measured {step.measure_name}", field="value"
-            )
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise RuleViolation(f"step {step.seq}: {value!r} is not a number", field="value")
-        if not math.isfinite(value):
-            raise RuleViolation(f"step {step.seq}: {value!r} is not a measurement", field="value")
-        value = float(value) + 0.0  # -0.0 is stored as 0.0
-        lo, hi = step.measure_min, step.measure_max
-        within = (lo is None or value >= lo) and (hi is None or value <= hi)
-    elif value is not None:
-        raise RuleViolation(f"step {step.seq} measures nothing", field="value")
+    value, within = _reading(step, value)
     # defects this step's reading raised, still open: a corrected reading within limits
     # closes them as raised in error; one still outside keeps them (no second defect)
     raised = (
@@ -658,6 +721,8 @@ def sign_step(
         removal_reason=removal_reason if step.kind == StepKind.REMOVE else "",
         corrects=corrects,
         correction_reason=correction_reason.strip(),
+        performed_by=supervised.trainee if supervised is not None else None,
+        supervised=supervised,
         signer=actor,
         authorisation=authority.authorisation,
         qualification_ref=authority.reference,
@@ -665,7 +730,8 @@ def sign_step(
     )
     _sign(signoff, kind="step", aircraft=aircraft, signer=actor, authority=authority, at=now)
     _start(card, now)
-    _audit(actor, "sign_step", signoff, aircraft, after=audit.snapshot(signoff))
+    action = "sign_step" if supervised is None else "countersign_step"
+    _audit(actor, action, signoff, aircraft, after=audit.snapshot(signoff))
     if within is True:
         for defect in raised:
             _close_defect(
@@ -699,13 +765,155 @@ def sign_step(
     return signoff
 
 
+@transaction.atomic
+def sign_step_supervised(
+    *,
+    actor: User,
+    step: TaskStep,
+    supervisor: User,
+    at: dt.datetime | None = None,
+    value: float | None = None,
+    remark: str = "",
+    part: Part | None = None,
+    removal_reason: str = "",
+) -> SupervisedStep:
+    """A trainee signs a step performed under ``supervisor``'s supervision. The trainee holds
+    a stage that allows supervised work on the type; the supervisor may sign the step at this
+    instant. The step counts once the supervisor countersigns (``countersign_step``)."""
+    require(actor, Capability.PERFORM_WORK)
+    now = _at(at)
+    card = _locked_card(step.card)
+    step = TaskStep.objects.select_related("position").get(pk=step.pk)
+    step.card = card
+    package, aircraft = card.package, card.package.aircraft
+    _open_step(card, step)
+    _working(package, now)
+    if card.status in (CardStatus.SIGNED, CardStatus.DONE):
+        raise Conflict(f"card {card} is already signed: its steps are closed", field="step")
+    if supervisor.pk == actor.pk:
+        raise RuleViolation("a trainee's supervisor is someone else", field="supervisor")
+    grant = training_selectors.supervised_work_grant(actor, aircraft.variant.aircraft_type, now)
+    _authority(supervisor, Privilege.TASK, aircraft, card.ata, now)
+    value, _ = _reading(step, value)
+    if step.kind == StepKind.INSTALL and part is None:
+        raise RuleViolation(f"step {step.seq}: name the part installed", field="part")
+    if step.kind == StepKind.REMOVE:
+        if removal_reason not in CARD_REMOVAL_REASONS:
+            raise RuleViolation(
+                f"step {step.seq}: say why the part came off ({', '.join(CARD_REMOVAL_REASONS)})",
+                field="removal_reason",
+            )
+    elif removal_reason:
+        raise RuleViolation(f"step {step.seq} removes no part", field="removal_reason")
+    if step.kind not in (StepKind.REMOVE, StepKind.INSTALL) and part is not None:
+        raise RuleViolation(f"step {step.seq} moves no part", field="part")
+    entry = SupervisedStep.objects.create(
+        card=card,
+        step=step,
+        trainee=actor,
+        supervisor=supervisor,
+        stage_ref=f"{grant.number} {grant.stage.name} ({grant.stage.aircraft_type.code})",
+        value=value,
+        remark=remark.strip(),
+        part=part,
+        removal_reason=removal_reason,
+        performed_at=now,
+    )
+    chain.sign(
+        entry,
+        kind="supervised_step",
+        operator_id=aircraft.operator_id,
+        signer=actor,
+        signer_label=actor.get_username(),
+        qualification_ref=entry.stage_ref,
+        at=now,
+    )
+    _start(card, now)
+    _audit(actor, "sign_step_supervised", entry, aircraft, after=audit.snapshot(entry))
+    return entry
+
+
+def _locked_entry(entry: SupervisedStep, actor: User) -> tuple[TaskCard, SupervisedStep]:
+    """The entry's card locked, the entry still awaiting its supervisor, who is ``actor``."""
+    card = _locked_card(entry.card)
+    entry = SupervisedStep.objects.select_related(
+        "step__position", "trainee", "supervisor", "part"
+    ).get(pk=entry.pk)
+    signed = SignOff.objects.filter(supervised=entry).select_related("signer").first()
+    if signed is not None:
+        raise _already(signed, f"the countersignature of {entry}")
+    declined = SupervisionDecline.objects.filter(entry=entry).select_related("declined_by").first()
+    if declined is not None:
+        raise Conflict(
+            f"{entry} was declined by {declined.declined_by.get_username()} ({declined.reason})",
+            field="entry",
+        )
+    if actor.pk != entry.supervisor_id:
+        raise RuleViolation(
+            f"{entry.trainee.get_username()} named {entry.supervisor.get_username()} as "
+            "supervisor: only they countersign or decline this step",
+            field="signer",
+        )
+    entry.step.card = card
+    return card, entry
+
+
+@transaction.atomic
+def countersign_step(
+    *, actor: User, entry: SupervisedStep, at: dt.datetime | None = None, remark: str = ""
+) -> SignOff:
+    """The supervisor countersigns a trainee's step: the step's sign-off, signed under the
+    supervisor's own authority (checked as any sign-off), naming the trainee as performer."""
+    require(actor, Capability.PERFORM_WORK)
+    now = _at(at)
+    card, entry = _locked_entry(entry, actor)
+    if now < entry.performed_at:
+        raise RuleViolation(
+            f"{now:%Y-%m-%d %H:%M} UTC is before the trainee signed "
+            f"({entry.performed_at:%Y-%m-%d %H:%M} UTC)",
+            field="at",
+        )
+    return _sign_step(
+        actor=actor,
+        card=card,
+        step=entry.step,
+        now=now,
+        value=entry.value,
+        remark=remark.strip() or entry.remark,
+        part=entry.part,
+        removal_reason=entry.removal_reason,
+        corrects=None,
+        correction_reason="",
+        supervised=entry,
+    )
+
+
+@transaction.atomic
+def decline_supervised_step(
+    *, actor: User, entry: SupervisedStep, reason: str, at: dt.datetime | None = None
+) -> SupervisionDecline:
+    """The supervisor does not accept the trainee's step: it does not count (nor log), and
+    the step is open again."""
+    require(actor, Capability.PERFORM_WORK)
+    now = _at(at)
+    reason = reason.strip()
+    if not reason:
+        raise RuleViolation("say why the step is declined", field="reason")
+    card, entry = _locked_entry(entry, actor)
+    row = SupervisionDecline.objects.create(
+        entry=entry, declined_by=actor, declined_at=now, reason=reason
+    )
+    _audit(actor, "decline_supervised_step", row, card.package.aircraft, after=audit.snapshot(row))
+    return row
+
+
 def _performers(card: TaskCard) -> set[int]:
-    """Everyone who signed a step or the card, corrected signatures and corrections too:
-    having done any of the work rules out inspecting it."""
-    return set(
-        SignOff.objects.filter(
-            card=card, kind__in=[SignOffKind.STEP, SignOffKind.CARD]
-        ).values_list("signer_id", flat=True)
+    """Everyone who signed a step or the card, corrected signatures and corrections too, and
+    every trainee who performed a step of it: having done any of the work rules out
+    inspecting it."""
+    signed = SignOff.objects.filter(card=card, kind__in=[SignOffKind.STEP, SignOffKind.CARD])
+    return set(signed.values_list("signer_id", flat=True)) | set(
+        SupervisedStep.objects.filter(card=card).values_list("trainee_id", flat=True)
     )
 
 

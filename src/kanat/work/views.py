@@ -26,23 +26,31 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kanat.core.errors import Conflict, NoAuthority, NotAllowed, RuleViolation
-from kanat.core.models import Operator
-from kanat.core.roles import Capability, role_allows
+from kanat.core.models import Operator, User
+from kanat.core.roles import Capability, Role, role_allows
 from kanat.core.tenancy import get_restricted_or_404
 from kanat.fleet.models import Aircraft, Installation, Part
+from kanat.inventory import services as stores
+from kanat.inventory.forms import ToStoresForm
+from kanat.inventory.models import StockItem
 from kanat.maintenance import forecasting
 from kanat.maintenance.models import Task
 from kanat.people.models import Privilege
 from kanat.people.services import chapter_of, signing_authority
+from kanat.training import selectors as training
+from kanat.training.models import StageGrant, Trainee
 from kanat.work import selectors, services
 from kanat.work.forms import (
     CardSignForm,
     CorrectionForm,
+    CountersignForm,
+    DeclineForm,
     DefectForm,
     DeferForm,
     PackageForm,
     ReleaseForm,
     StepSignForm,
+    SupervisedStepForm,
 )
 from kanat.work.models import (
     CardStatus,
@@ -52,6 +60,7 @@ from kanat.work.models import (
     SignOff,
     SignOffKind,
     StepKind,
+    SupervisedStep,
     TaskCard,
     TaskStep,
     WorkPackage,
@@ -519,6 +528,59 @@ def card_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 error = RuleViolation("a correction needs its reason", field="correction_reason")
             bound[f"correct-{corrected.pk}"] = form
+        elif action == "sign_supervised":
+            step = _step_of(card, request.POST.get("step", ""))
+            anchor = f"step-{step.seq}"
+            form = SupervisedStepForm(
+                request.POST,
+                parts=install_choices(step, card, user),
+                supervisors=supervisor_choices(user),
+                auto_id=f"supervised-{step.pk}-%s",
+            )
+            if form.is_valid():
+                d = form.cleaned_data
+                _, error = _call(
+                    services.sign_step_supervised,
+                    actor=user,
+                    step=step,
+                    supervisor=d["supervisor"],
+                    value=d["value"],
+                    remark=d["remark"],
+                    part=d["part"],
+                    removal_reason=d["removal_reason"],
+                )
+                done = (
+                    f"Step {step.seq} performed under the supervision of "
+                    f"{d['supervisor'].get_username()}: it counts once they countersign."
+                )
+            else:
+                error = RuleViolation(f"step {step.seq}: check the values entered")
+            bound[f"supervised-{step.pk}"] = form
+        elif action in ("countersign", "decline"):
+            entry = _entry_of(card, request.POST.get("entry", ""))
+            anchor = f"step-{entry.step.seq}"
+            trainee = entry.trainee.get_username()
+            if action == "countersign":
+                form = CountersignForm(request.POST)
+                form.is_valid()
+                signoff, error = _call(
+                    services.countersign_step,
+                    actor=user,
+                    entry=entry,
+                    remark=form.cleaned_data.get("remark", ""),
+                )
+                done = f"Step {entry.step.seq} countersigned: performed by {trainee}."
+            else:
+                form = DeclineForm(request.POST)
+                form.is_valid()
+                _, error = _call(
+                    services.decline_supervised_step,
+                    actor=user,
+                    entry=entry,
+                    reason=form.cleaned_data.get("reason", ""),
+                )
+                done = f"Step {entry.step.seq}: {trainee}'s work declined; the step is open again."
+            bound[f"{action}-{entry.pk}"] = form
         elif action in ("sign_card", "inspect"):
             form = CardSignForm(request.POST)
             form.is_valid()
@@ -601,6 +663,47 @@ def _signoff_of(card: TaskCard, raw: str) -> SignOff:
     return signoff
 
 
+def _entry_of(card: TaskCard, raw: str) -> SupervisedStep:
+    entry = (
+        SupervisedStep.objects.filter(card=card, pk=raw if raw.isdigit() else 0)
+        .select_related("step", "trainee", "supervisor")
+        .first()
+    )
+    if entry is None:
+        raise Http404("No such supervised step on this card.")
+    return entry
+
+
+# hub roles that may supervise a trainee's work (the service checks their authority)
+SUPERVISOR_ROLES = (Role.TECHNICIAN, Role.INSPECTOR, Role.QUALITY, Role.HUB_ADMIN)
+
+
+def supervisor_choices(user: Any) -> QuerySet[User]:
+    """Who a trainee may name as supervisor: active hub staff of a role that signs work."""
+    return (
+        User.objects.restrict(user)
+        .filter(is_active=True, operator__isnull=True, role__in=SUPERVISOR_ROLES)
+        .exclude(pk=user.pk)
+        .order_by("username")
+    )
+
+
+def supervised_standing(
+    user: Any, aircraft: Aircraft, at: dt.datetime
+) -> tuple[StageGrant | None, str | None]:
+    """The stage grant under which ``user`` may perform steps under supervision on this
+    aircraft's type now; else why not, said only to someone in training (a trainee, or a
+    holder of a stage grant): for everyone else (None, None)."""
+    try:
+        return training.supervised_work_grant(user, aircraft.variant.aircraft_type, at), None
+    except NoAuthority as exc:
+        in_training = (
+            Trainee.objects.filter(person=user).exists()
+            or StageGrant.objects.filter(person=user).exists()
+        )
+        return None, exc.message if in_training else None
+
+
 def _card_context(
     request: HttpRequest, card: TaskCard, bound: dict[str, Any], error: RuleViolation | None
 ) -> dict[str, Any]:
@@ -608,7 +711,7 @@ def _card_context(
     package = card.package
     signoffs = list(
         card.signoffs.select_related(
-            "signer", "part__part_number", "installation", "corrects"
+            "signer", "part__part_number", "installation", "corrects", "performed_by"
         ).order_by("signed_at", "id")
     )
     corrected = {s.corrects_id for s in signoffs if s.corrects_id}
@@ -624,6 +727,15 @@ def _card_context(
     for m in flash:
         tag = next((t for t in (m.extra_tags or "").split() if t.startswith("step-")), "")
         by_step.setdefault(tag, []).append(m)
+    # trainees' supervised work: awaiting its countersignature, or declined
+    entries = list(
+        SupervisedStep.objects.restrict(user)
+        .filter(card=card)
+        .select_related("trainee", "supervisor", "decline__declined_by", "countersignature")
+    )
+    supervised_grant = supervised_refusal = None
+    if working and may_perform and card_open and user.operator_id is None:
+        supervised_grant, supervised_refusal = supervised_standing(user, aircraft, now)
     steps = []
     all_signed = True
     for step in card.steps.select_related("position"):
@@ -646,11 +758,39 @@ def _card_context(
                 .select_related("part__part_number")
                 .first()
             )
-        if working and may_perform and card_open and current is None:
+        mine = [e for e in entries if e.step_id == step.pk]
+        pending = next(
+            (
+                e
+                for e in mine
+                if getattr(e, "countersignature", None) is None
+                and getattr(e, "decline", None) is None
+            ),
+            None,
+        )
+        row["pending"] = pending
+        row["declined"] = [e for e in mine if getattr(e, "decline", None) is not None]
+        open_step = working and may_perform and card_open and current is None
+        if open_step and pending is not None:
+            # awaiting the named supervisor: only they act on it
+            if pending.supervisor_id == user.pk:
+                row["countersign_form"] = bound.get(f"countersign-{pending.pk}") or (
+                    CountersignForm()
+                )
+                row["decline_form"] = bound.get(f"decline-{pending.pk}") or DeclineForm()
+        elif open_step:
             parts = install_choices(step, card, user) if step.kind == StepKind.INSTALL else None
             row["form"] = bound.get(f"step-{step.pk}") or StepSignForm(parts=parts)
             if parts is not None:
                 row["no_parts"] = not parts.exists()
+            if supervised_grant is not None:
+                row["supervised_form"] = bound.get(f"supervised-{step.pk}") or (
+                    SupervisedStepForm(
+                        parts=parts,
+                        supervisors=supervisor_choices(user),
+                        auto_id=f"supervised-{step.pk}-%s",
+                    )
+                )
         if (
             working
             and may_perform
@@ -661,10 +801,14 @@ def _card_context(
             row["correct_form"] = bound.get(f"correct-{current.pk}") or CorrectionForm(
                 initial={"value": current.value}
             )
+        if step.kind == StepKind.REMOVE and current is not None and current.part_id is not None:
+            row["to_stores"] = to_stores(current, user, bound)
         steps.append(row)
     card_signoff = next((s for s in standing if s.kind == SignOffKind.CARD), None)
     inspection = next((s for s in standing if s.kind == SignOffKind.INSPECTION), None)
-    performed = any(s.signer_id == user.pk for s in standing if s.kind != SignOffKind.INSPECTION)
+    performed = any(
+        s.signer_id == user.pk for s in standing if s.kind != SignOffKind.INSPECTION
+    ) or any(e.trainee_id == user.pk for e in entries)
     can_sign_card = working and may_perform and card_signoff is None and all_signed
     can_inspect = (
         working
@@ -690,6 +834,8 @@ def _card_context(
         "top_messages": [m for m in flash if not any(m in row["messages"] for row in steps)],
         "sign_refusal": sign_refusal,
         "inspect_refusal": inspect_refusal,
+        "supervised_grant": supervised_grant,
+        "supervised_refusal": supervised_refusal,
         "steps": steps,
         "card_signoff": card_signoff,
         "inspection": inspection,
@@ -704,6 +850,74 @@ def _card_context(
         "inspect_form": bound.get("inspect") or CardSignForm(),
         "raised": raised,
     }
+
+
+# --- a removed part to the stores ------------------------------------------------------
+
+
+def to_stores(removal: SignOff, user: Any, bound: dict[str, Any]) -> dict[str, Any]:
+    """What the card offers for the part a signed removal took off: its stock item once it
+    is in the stores (or out for repair from there); nothing when it is fitted again; else
+    the form that returns it, to a role that manages stock."""
+    part = removal.part
+    row: dict[str, Any] = {"part": part}
+    row["item"] = (
+        StockItem.objects.restrict(user)
+        .filter(part=part)
+        .filter(Q(quantity__gt=0) | Q(repair_supplier__isnull=False))
+        .select_related("location", "repair_supplier")
+        .first()
+    )
+    if row["item"] is None:
+        row["fitted"] = Installation.objects.filter(part=part, removed_at__isnull=True).exists()
+        if not row["fitted"] and may(user, Capability.MANAGE_STOCK):
+            row["form"] = bound.get(f"to-stores-{removal.pk}") or ToStoresForm(user=user)
+    return row
+
+
+@require_POST
+def card_to_stores(request: HttpRequest, pk: int) -> HttpResponse:
+    """Return the part a signed removal step took off to the stores
+    (``inventory.services.return_to_stores``), referenced by package and card."""
+    card = get_restricted_or_404(_card_qs(), request.user, pk=pk)
+    user = request.user
+    if not may(user, Capability.MANAGE_STOCK):
+        raise PermissionDenied("your role may not receive parts into the stores")
+    removal = _signoff_of(card, request.POST.get("signoff", ""))
+    if removal.step.kind != StepKind.REMOVE or removal.part_id is None:  # type: ignore[union-attr]
+        raise Http404("No removal sign-off on this card.")
+    anchor = f"step-{removal.step.seq}"  # type: ignore[union-attr]
+    form = ToStoresForm(request.POST, user=user)
+    if form.is_valid():
+        item, error = _call(
+            stores.return_to_stores,
+            actor=user,
+            part=removal.part,
+            location=form.cleaned_data["location"],
+            status=form.cleaned_data["status"],
+            reference=f"{card.package.number} card {card.seq}",
+        )
+        if error is None:
+            link = reverse("inventory:item_detail", args=[item.pk])
+            done = format_html(
+                '{} is in the stores: <a href="{}">{} at {}</a>.',
+                item.part,
+                link,
+                item.get_status_display().lower(),
+                item.location,
+            )
+            messages.success(request, done, extra_tags=anchor)
+            return redirect(reverse("work:card_detail", args=[card.pk]) + f"#{anchor}")
+        form.add_service_error(error)
+    else:
+        error = RuleViolation("to stores: check the values entered")
+    card = get_restricted_or_404(_card_qs(), user, pk=pk)
+    return render(
+        request,
+        "work/card_detail.html",
+        _card_context(request, card, {f"to-stores-{removal.pk}": form}, error),
+        status=_status(error),
+    )
 
 
 def card_pdf(request: HttpRequest, pk: int) -> HttpResponse:

@@ -14,6 +14,7 @@ from kanat.core.models import Hub, Operator, User
 from kanat.demo import fleet as demo_fleet
 from kanat.demo import production as demo_production
 from kanat.demo import programme as demo_programme
+from kanat.demo import training as demo_training
 from kanat.demo import work as demo_work
 from kanat.fleet.models import Aircraft, Part
 
@@ -63,11 +64,12 @@ class Command(BaseCommand):
             assert fleet.go_live is not None
             staff = demo_work.load_people(now=now, go_live=fleet.go_live, log=self.stdout.write)
             demo_work.load_work(fleet, staff, log=self.stdout.write)
+            demo_training.load(fleet, staff, log=self.stdout.write)
             demo_work.withdraw(staff)
             demo_production.load(fleet, log=self.stdout.write)
         self.stdout.write(
             self.style.SUCCESS(
-                "Demo loaded. Log in as hub, planner, technician, inspector, operator-kz or "
-                "operator-b with the password 'demo'."
+                "Demo loaded. Log in as hub, planner, technician, inspector, dana (training "
+                "manager), operator-kz or operator-b with the password 'demo'."
             )
         )
