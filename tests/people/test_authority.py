@@ -203,6 +203,8 @@ def test_the_people_page_shows_states_in_a_fixed_number_of_queries(client, anka)
     services.withdraw_authorisation(
         actor=None, authorisation=Authorisation.objects.get(number="CA-0"), reason="moved on"
     )
+    current = f.user(role=Role.TECHNICIAN, username="tech8")  # one in force: its stage is read
+    f.authorisation(current, f.qualification(current, [anka], reference="LIC-8"), ["task"])
     client.force_login(hub)
     with CaptureQueriesContext(connection) as queries:
         page = client.get("/people/")

@@ -35,6 +35,10 @@ def test_hub_staff_read_boms_with_explosion_and_comparison(data):
     assert diff["changed"][0]["fields"] == ["quantity"]
     assert diff["changed"][0]["after"]["quantity"] == "6.0000"
     assert c.get(f"/api/boms/{a.pk}/compare/").status_code == 400
+    for bad in ("abc", "²", "9" * 30):  # no number, or none the database takes: 400, not 500
+        assert c.get(f"/api/boms/{a.pk}/compare/?with={bad}").status_code == 400
+    page = c.get(f"/production/boms/{a.pk}/?with=²")
+    assert page.status_code == 200 and "diff" not in page.context
     assert c.get(f"/api/products/{data['product'].pk}/").json()["kind"] == "satcom_terminal"
     ops = c.get(f"/api/routings/{data['routing'].pk}/").json()["operations"]
     assert ops[0]["inspection_point"] and ops[0]["inspection"] == "Tap test"

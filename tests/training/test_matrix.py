@@ -115,6 +115,13 @@ def test_expired_course_and_withdrawn_grant_in_the_matrix():
     row = mx.row_of(lad.trainee)
     # the supervised stage lapsed: nothing in force, the next stage is the first rung again
     assert row.ladders[0].current is None and row.ladders[0].next == lad.supervised
+    # and says what lapsed, on the page too
+    [(grant, state, why)] = row.ladders[0].fallen
+    assert grant.stage == lad.supervised and state == "lapsed" and "expired on" in why
+    c = Client()
+    c.force_login(lad.manager)
+    page = c.get("/training/matrix/").content.decode()
+    assert f"{lad.supervised.name} lapsed" in page
     hf = dict((c.label, cell) for c, cell in mx.person_cells(lad.trainee))[
         f"{lad.hf.code} in force"
     ]

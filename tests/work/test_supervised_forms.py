@@ -96,9 +96,11 @@ def test_trainee_performs_and_supervisor_countersigns_through_the_page(setup):
     assert signed.supervised == entry and signed.remark == "watched it"
     body = client_for(h.tech2).get(_url(card)).content.decode()
     assert (
-        f"Performed by <strong>{trainee.username}</strong> ({trainee.username}), "
-        f"countersigned by <strong>{h.tech.username}</strong>"
+        f"Performed by <strong>{trainee.username}</strong> ({trainee.username}) under "
+        "supervision; countersigned</span>"
     ) in body
+    signature = body.split("under supervision; countersigned</span>")[1].split("</p>")[0]
+    assert f'<span class="who">{h.tech.username}</span>' in signature  # named once, signing
 
     # the person page's logbook shows it, supervised by the technician
     person = client_for(lad.manager).get(f"/people/{trainee.pk}/").content.decode()

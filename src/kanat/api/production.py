@@ -26,6 +26,7 @@ from rest_framework.routers import DefaultRouter
 from rest_framework.viewsets import ViewSet
 
 from kanat.api.base import RestrictedPrimaryKeyRelatedField, RestrictedReadOnlyViewSet
+from kanat.core.ids import as_id
 from kanat.core.models import Operator
 from kanat.fleet.models import PartNumber
 from kanat.production import build, fai, selectors
@@ -256,8 +257,8 @@ class BomViewSet(EngineeringViewSet):
     def compare(self, request: Request, pk: Any = None) -> Response:
         """From this revision to the one named by ``with``: lines added, removed, changed."""
         bom = self.get_object()
-        other = self.get_queryset().filter(pk=request.query_params.get("with") or 0).first()
-        if other is None or not str(request.query_params.get("with", "")).isdigit():
+        other = self.get_queryset().filter(pk=as_id(request.query_params.get("with"))).first()
+        if other is None:
             raise exceptions.ValidationError({"with": "name another BOM revision by its id"})
         diff = selectors.compare_revisions(bom, other)
         return Response(

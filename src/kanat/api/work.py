@@ -267,7 +267,9 @@ class RemarkSerializer(serializers.Serializer[Any]):
     remark = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
 
 
-class SignStepSerializer(serializers.Serializer[Any]):
+class StepValuesSerializer(serializers.Serializer[Any]):
+    """What a step's signature carries: the value measured, a remark, the part moved."""
+
     value = serializers.FloatField(
         required=False, allow_null=True, default=None, help_text="measured value (measure step)"
     )
@@ -285,6 +287,9 @@ class SignStepSerializer(serializers.Serializer[Any]):
         default="",
         help_text="remove step: " + ", ".join(r.value for r in services.CARD_REMOVAL_REASONS),
     )
+
+
+class SignStepSerializer(StepValuesSerializer):
     corrects = RestrictedPrimaryKeyRelatedField(
         queryset=SignOff.objects.all(),
         required=False,
@@ -352,28 +357,11 @@ class SupervisedStepSerializer(serializers.ModelSerializer[SupervisedStep]):
         return decline.reason if decline else None
 
 
-class SignSupervisedSerializer(serializers.Serializer[Any]):
+class SignSupervisedSerializer(StepValuesSerializer):
     supervisor = RestrictedSlugRelatedField(
         slug_field="username",
         queryset=User.objects.filter(is_active=True),
         help_text="username of the supervisor who watches the work and countersigns it",
-    )
-    value = serializers.FloatField(
-        required=False, allow_null=True, default=None, help_text="measured value (measure step)"
-    )
-    remark = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
-    part = RestrictedPrimaryKeyRelatedField(
-        queryset=Part.objects.all(),
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text="the part installed (install step), or the part removed (remove step)",
-    )
-    removal_reason = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="remove step: " + ", ".join(r.value for r in services.CARD_REMOVAL_REASONS),
     )
 
 

@@ -382,7 +382,7 @@ def _receipt_error(
     if field.startswith("receipts[") and "]" in field:
         index, _, name = field[len("receipts[") :].partition("]")
         name = name.lstrip(".")
-        if index.isdigit() and int(index) < len(chosen):
+        if index.isascii() and index.isdigit() and int(index) < len(chosen):
             row = rows.forms[chosen[int(index)][0]]
             row.add_service_error(error, name or None)
             return

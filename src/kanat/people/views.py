@@ -23,7 +23,7 @@ from kanat.people import selectors
 from kanat.people.models import IN_FORCE, Authorisation, Qualification
 from kanat.training import matrix as competence
 from kanat.training import selectors as training
-from kanat.training.models import Certificate, Stage, Trainee
+from kanat.training.models import Certificate, Course, Stage, StageGrant, Trainee
 
 LOGBOOK_PAGE_SIZE = 50
 EXPIRING_DAYS = 90  # a certificate "expires soon" within this many days
@@ -31,9 +31,38 @@ EXPIRING_DAYS = 90  # a certificate "expires soon" within this many days
 
 def people(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    return render(
-        request, "people/people.html", {"holders": selectors.holders(request.user, now), "now": now}
+    holders = selectors.holders(request.user, now)
+    _stage_lapses(holders, now)
+    return render(request, "people/people.html", {"holders": holders, "now": now})
+
+
+def _stage_lapses(holders: list[selectors.Holder], now: dt.datetime) -> None:
+    """An authorisation issued with a stage grant signs only while the grant stands (the
+    sign-off check, ``people.services.signing_authority``): one in force whose grant lapsed
+    (recurrent training expired) or was withdrawn shows that state, and ``lapse_reason``
+    says why. In bulk: a few queries whatever the number of people."""
+    live = {
+        a.pk: (h, i)
+        for h in holders
+        for i, (a, state) in enumerate(h.authorisations)
+        if state == IN_FORCE
+    }
+    if not live:
+        return
+    grants = list(
+        StageGrant.objects.filter(authorisation_id__in=list(live))
+        .select_related("stage", "withdrawal")
+        .prefetch_related("stage__requirements__course")
     )
+    certs = training.latest_certificates({g.person_id for g in grants}, training.utc_day(now))
+    for g in grants:
+        state, why = training.grant_standing(g, now, certs)
+        if state == training.IN_FORCE_STAGE:
+            continue
+        holder, i = live[g.authorisation_id]
+        auth = holder.authorisations[i][0]
+        auth.lapse_reason = why
+        holder.authorisations[i] = (auth, f"stage {state}")
 
 
 def _holder(viewer: Any, person: User, now: dt.datetime) -> selectors.Holder:
@@ -61,6 +90,7 @@ def _holder(viewer: Any, person: User, now: dt.datetime) -> selectors.Holder:
         if state == IN_FORCE and q_state != IN_FORCE:
             state = f"qualification {q_state}"
         holder.authorisations.append((a, state))
+    _stage_lapses([holder], now)
     return holder
 
 
@@ -74,6 +104,11 @@ def _certificates(viewer: Any, person: User, today: dt.date) -> list[dict[str, A
         .order_by("-issued_on", "-id")
     )
     best = training.latest_certificates([person.pk], today)
+    # the recurrent courses that renew each course (one query): what an expired one needs
+    renewals: dict[int, list[Course]] = {}
+    recurrent = Course.objects.restrict(viewer).filter(renews_id__in={c.covers_id for c in rows})
+    for course in recurrent.order_by("code"):
+        renewals.setdefault(course.renews_id, []).append(course)
     out = []
     for cert in rows:
         current = best.get((person.pk, cert.covers_id))
@@ -93,6 +128,7 @@ def _certificates(viewer: Any, person: User, today: dt.date) -> list[dict[str, A
                 "state": state,
                 "css": css,
                 "renewed_by": current if renewed and not cert.current(today) else None,
+                "renew_with": renewals.get(cert.covers_id, []) if css != "ok" else [],
             }
         )
     return out
@@ -119,6 +155,10 @@ def _ladders(person: User, now: dt.datetime, row: Any) -> list[dict[str, Any]]:
         current = training.current_stage(grants, type_id)
         rank = current.stage.rank if current else 0
         ladder["current"] = current
+        # no stage in force because a grant lapsed: the heading says so (the rows say why)
+        ladder["lapsed"] = current is None and any(
+            state == training.LAPSED for s in ladder["stages"] for _, state, _ in s["grants"]
+        )
         ladder["next"] = next(
             (s["stage"] for s in ladder["stages"] if s["stage"].rank > rank), None
         )
@@ -165,6 +205,7 @@ def person(request: HttpRequest, pk: int) -> HttpResponse:
     row = mx.row_of(subject)
     paginator = Paginator(training.logbook(viewer, subject), LOGBOOK_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
+    ladders = _ladders(subject, now, row)
     return render(
         request,
         "people/person.html",
@@ -173,7 +214,12 @@ def person(request: HttpRequest, pk: int) -> HttpResponse:
             "now": now,
             "holder": _holder(viewer, subject, now),
             "trainee": Trainee.objects.restrict(viewer).filter(person=subject).first(),
-            "ladders": _ladders(subject, now, row),
+            "ladders": ladders,
+            # a supervised stage issues no authorisation: say what the trainee works under
+            "supervised_now": any(
+                ladder["current"] is not None and ladder["current"].stage.supervised_work
+                for ladder in ladders
+            ),
             "certificates": _certificates(viewer, subject, today),
             "expiring_days": EXPIRING_DAYS,
             "page": page,

@@ -19,6 +19,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
 from kanat.core.errors import Conflict, NotAllowed, RuleViolation
+from kanat.core.ids import as_id
 from kanat.core.roles import Capability, role_allows
 from kanat.core.tenancy import get_restricted_or_404
 from kanat.production import build, fai, selectors
@@ -64,9 +65,9 @@ def bom_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["rows"] = selectors.explode_bom(bom)
     except CycleError as exc:
         context["cycle"] = str(exc)
-    other_id = request.GET.get("with", "")
-    if other_id.isdigit():
-        other = Bom.objects.filter(pk=int(other_id)).select_related("part_number").first()
+    other_id = as_id(request.GET.get("with", ""))
+    if other_id:
+        other = Bom.objects.filter(pk=other_id).select_related("part_number").first()
         if other is not None:
             context["other"] = other
             context["diff"] = selectors.compare_revisions(other, bom)
@@ -226,7 +227,7 @@ def _order_qs() -> Any:
 
 
 def _operation_of(order: BuildOrder, raw: str) -> Operation:
-    op = Operation.objects.filter(routing=order.routing_id, pk=raw if raw.isdigit() else 0)
+    op = Operation.objects.filter(routing=order.routing_id, pk=as_id(raw))
     found = op.first()
     if found is None:
         raise RuleViolation(f"operation {raw!r} is not on {order}'s routing", field="operation")
@@ -234,7 +235,7 @@ def _operation_of(order: BuildOrder, raw: str) -> Operation:
 
 
 def _ncr_of(order: BuildOrder, raw: str) -> NonConformance:
-    found = order.ncrs.filter(pk=raw if raw.isdigit() else 0).first()
+    found = order.ncrs.filter(pk=as_id(raw)).first()
     if found is None:
         raise RuleViolation(f"NCR {raw!r} is not on {order}", field="ncr")
     return found
@@ -250,10 +251,10 @@ def _subject_of(order: BuildOrder, raw: str) -> dict[str, Any]:
         return {}
     kind, _, pk = raw.partition("-")
     found: Any = None
-    if kind == "consumption" and pk.isdigit():
-        found = BuildConsumption.objects.filter(order=order, pk=int(pk)).first()
-    elif kind == "output" and pk.isdigit():
-        found = order.outputs.filter(pk=int(pk)).first()
+    if kind == "consumption" and as_id(pk):
+        found = BuildConsumption.objects.filter(order=order, pk=as_id(pk)).first()
+    elif kind == "output" and as_id(pk):
+        found = order.outputs.filter(pk=as_id(pk)).first()
     if found is None:
         raise RuleViolation(
             f"{raw!r} is neither material issued into {order} nor one of its units",

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from kanat.core.errors import NotAllowed, RuleViolation
+from kanat.core.ids import as_id
 from kanat.core.models import Hub
 from kanat.core.roles import Capability, role_allows
 from kanat.core.tenancy import get_restricted_or_404
@@ -248,7 +249,7 @@ def _fai_qs() -> Any:
 
 
 def _characteristic_of(record: FirstArticle, raw: str) -> FirstArticleCharacteristic:
-    found = record.characteristics.filter(pk=raw if raw.isdigit() else 0).first()
+    found = record.characteristics.filter(pk=as_id(raw)).first()
     if found is None:
         raise RuleViolation(
             f"characteristic {raw!r} is not on {record.number}", field="characteristic"

@@ -44,6 +44,7 @@ from kanat.training.trend import HUB, Month
 from kanat.work.models import Release, SignOff, SignOffKind
 
 MAX_MONTHS = 120
+DEFAULT_MONTHS = 13  # this month and the same month a year ago
 PROVIDERS = ("licensor", "local_school")  # Provider values
 PROVIDER_LABELS = dict(Provider.choices)
 
@@ -86,8 +87,10 @@ class Dashboard:
 
 
 def period(params: Any, today: dt.date) -> tuple[Month, Month]:
-    """``from``/``to`` (YYYY-MM) or the last 12 months; DashboardError when malformed."""
-    default_first, default_last = trend.last_months(today, 12)
+    """``from``/``to`` (YYYY-MM), or by default this month and the twelve before it (the same
+    month a year ago is the trend's baseline, and the current month is seldom complete);
+    DashboardError when malformed."""
+    default_first, default_last = trend.last_months(today, DEFAULT_MONTHS)
     try:
         first = trend.parse_month(params["from"], "from") if params.get("from") else None
         last = trend.parse_month(params["to"], "to") if params.get("to") else None
@@ -100,7 +103,7 @@ def period(params: Any, today: dt.date) -> tuple[Month, Month]:
         if first is not None and len(trend.month_range(first, last)) > MAX_MONTHS:
             last = trend.month_range(first, last)[MAX_MONTHS - 1]
     if first is None:
-        first = trend.last_months(last.last_day, 12)[0]
+        first = trend.last_months(last.last_day, DEFAULT_MONTHS)[0]
     if first > last:
         raise DashboardError(f"from: {first.label} is after to ({last.label})", "from")
     if len(trend.month_range(first, last)) > MAX_MONTHS:

@@ -62,7 +62,10 @@ class CourseForm(ServiceErrorMixin, forms.Form):
         queryset=AircraftType.objects.none(), required=False, help_text="type training names it"
     )
     ata_chapters = forms.CharField(
-        max_length=200, required=False, help_text="comma-separated, e.g. 61, 71"
+        label="ATA chapters",
+        max_length=200,
+        required=False,
+        help_text="comma-separated, e.g. 61, 71",
     )
     theory_hours = forms.CharField(max_length=10, required=False, initial="0")
     practical_hours = forms.CharField(max_length=10, required=False, initial="0")

@@ -80,6 +80,8 @@ class Ladder:
     aircraft_type: AircraftType
     current: StageGrant | None
     next: Stage | None
+    # grants above the current one that lapsed (recurrent training) or were withdrawn, with why
+    fallen: list[tuple[StageGrant, str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -256,7 +258,14 @@ def _ladders(
             current = selectors.current_stage(mine, type_id)
             rank = current.stage.rank if current else 0
             nxt = next((s for s in stages[type_id] if s.rank > rank), None)
-            ladders.append(Ladder(stages[type_id][0].aircraft_type, current, nxt))
+            fallen = [
+                (g, state, why)
+                for g, state, why in mine
+                if g.stage.aircraft_type_id == type_id
+                and g.stage.rank > rank
+                and state != selectors.IN_FORCE_STAGE
+            ]
+            ladders.append(Ladder(stages[type_id][0].aircraft_type, current, nxt, fallen))
         out[person.pk] = ladders
     return out
 

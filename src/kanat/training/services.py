@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -61,20 +61,35 @@ def _at(value: dt.datetime | None, name: str = "at") -> dt.datetime:
     return value
 
 
-def _text(value: str, name: str, what: str) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise RuleViolation(f"{what} needs its {name.replace('_', ' ')}", field=name)
+def _fits(text: str, name: str, limit: int) -> str:
+    """Refuse text longer than its column holds (PostgreSQL would refuse it with a 500)."""
+    if len(text) > limit:
+        raise RuleViolation(
+            f"{name.replace('_', ' ')} is {len(text)} characters long: at most {limit}",
+            field=name,
+        )
     return text
 
 
-def _code(value: str, name: str = "code") -> str:
+def _text(value: str, name: str, what: str, limit: int = 500) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise RuleViolation(f"{what} needs its {name.replace('_', ' ')}", field=name)
+    return _fits(text, name, limit)
+
+
+def _code(value: str, name: str = "code", limit: int = 30) -> str:
     code = (value or "").strip().upper()
     if not _CODE.match(code):
         raise RuleViolation(
             f"{name} {value!r} is not a code (letters, digits, . _ / -)", field=name
         )
-    return code
+    return _fits(code, name, limit)
+
+
+MAX_HOURS = Decimal("99999.9")  # the hours columns (6 digits, one decimal)
+MAX_VALIDITY_MONTHS = 1200  # a hundred years: more is a typing error
+MAX_CAPACITY = 1000  # seats of one session
 
 
 def _hours(value: Any, name: str) -> Decimal:
@@ -86,6 +101,10 @@ def _hours(value: Any, name: str) -> Decimal:
         ) from exc
     if not hours.is_finite() or hours < 0:
         raise RuleViolation(f"{name.replace('_', ' ')} {value!r} is not 0 or more", field=name)
+    if hours > MAX_HOURS:
+        raise RuleViolation(
+            f"{name.replace('_', ' ')} {value!r} is more than {MAX_HOURS}", field=name
+        )
     return hours.quantize(Decimal("0.1"))
 
 
@@ -99,11 +118,28 @@ def _audit(actor: User | None, action: str, instance: Any, person: User | None =
     )
 
 
+def _insert(model: Any, conflict: str, field: str, **values: Any) -> Any:
+    """Create the row in a savepoint: a unique value someone else took since it was checked
+    (two writers at once) is a ``Conflict`` naming the field, not an IntegrityError."""
+    try:
+        with transaction.atomic():
+            return model.objects.create(**values)
+    except IntegrityError as exc:
+        raise Conflict(conflict, field=field) from exc
+
+
 def add_months(day: dt.date, months: int) -> dt.date:
     """The same day ``months`` later (the month's last day when it is shorter)."""
     total = day.month - 1 + months
     year, month = day.year + total // 12, total % 12 + 1
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _not_own(actor: User | None, person: User, what: str) -> None:
+    """Nobody assesses or certifies themselves: the evidence a stage rests on is someone
+    else's word."""
+    if actor is not None and actor.pk == person.pk:
+        raise RuleViolation(f"nobody {what} themselves", field="person")
 
 
 def _trainable(person: User) -> None:
@@ -138,7 +174,7 @@ def create_course(
 ) -> Course:
     require(actor, Capability.MANAGE_TRAINING)
     code = _code(code)
-    title = _text(title, "title", "a course")
+    title = _text(title, "title", "a course", 200)
     if kind not in CourseKind.values:
         raise RuleViolation(
             f"unknown course kind {kind!r} (known: {', '.join(CourseKind.values)})", field="kind"
@@ -161,10 +197,11 @@ def create_course(
     if validity_months is not None and (
         isinstance(validity_months, bool)
         or not isinstance(validity_months, int)
-        or validity_months < 1
+        or not 1 <= validity_months <= MAX_VALIDITY_MONTHS
     ):
         raise RuleViolation(
-            f"validity {validity_months!r} is not a number of months", field="validity_months"
+            f"validity {validity_months!r} is not a number of months (1-{MAX_VALIDITY_MONTHS})",
+            field="validity_months",
         )
     if kind == CourseKind.TYPE and aircraft_type is None:
         raise RuleViolation("type training names its aircraft type", field="aircraft_type")
@@ -179,7 +216,10 @@ def create_course(
         raise RuleViolation("a recurrent course names the course it renews", field="renews")
     if Course.objects.filter(code=code).exists():
         raise RuleViolation(f"course {code} already exists", field="code")
-    course = Course.objects.create(
+    course = _insert(
+        Course,
+        f"course {code} already exists",
+        "code",
         code=code,
         title=title,
         kind=kind,
@@ -211,20 +251,30 @@ def schedule_session(
     capacity: int = 12,
 ) -> Session:
     require(actor, Capability.MANAGE_TRAINING)
-    code = _code(code)
+    code = _code(code, limit=40)
     if ends_on < starts_on:
         raise RuleViolation(f"ends on {ends_on}, before it starts ({starts_on})", field="ends_on")
-    if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
-        raise RuleViolation(f"capacity {capacity!r} is not a number of seats", field="capacity")
+    if (
+        isinstance(capacity, bool)
+        or not isinstance(capacity, int)
+        or not 1 <= capacity <= MAX_CAPACITY
+    ):
+        raise RuleViolation(
+            f"capacity {capacity!r} is not a number of seats (1-{MAX_CAPACITY})",
+            field="capacity",
+        )
     if Session.objects.filter(code=code).exists():
         raise RuleViolation(f"session {code} already exists", field="code")
-    session = Session.objects.create(
+    session = _insert(
+        Session,
+        f"session {code} already exists",
+        "code",
         code=code,
         course=course,
         starts_on=starts_on,
         ends_on=ends_on,
-        location=_text(location, "location", "a session"),
-        instructor=_text(instructor, "instructor", "a session"),
+        location=_text(location, "location", "a session", 200),
+        instructor=_text(instructor, "instructor", "a session", 200),
         capacity=capacity,
         created_at=timezone.now(),
     )
@@ -269,8 +319,14 @@ def register_trainee(
         )
     if Trainee.objects.filter(person=person).exists():
         raise Conflict(f"{person.get_username()} is already registered", field="person")
-    trainee = Trainee.objects.create(
-        person=person, origin=origin, joined_on=joined_on, created_at=timezone.now()
+    trainee = _insert(
+        Trainee,
+        f"{person.get_username()} is already registered",
+        "person",
+        person=person,
+        origin=origin,
+        joined_on=joined_on,
+        created_at=timezone.now(),
     )
     _audit(actor, "register_trainee", trainee, person)
     return trainee
@@ -400,6 +456,7 @@ def record_assessment(
     require(actor, Capability.MANAGE_TRAINING)
     now = _at(at)
     locked = _locked_enrolment(enrolment)
+    _not_own(actor, locked.person, "assesses")
     course = locked.session.course
     if element not in course.elements:
         raise RuleViolation(
@@ -441,9 +498,9 @@ def record_assessment(
         passed=score >= course.pass_mark,
         assessor=actor,
         assessed_at=now,
-        remark=remark.strip(),
+        remark=_fits(remark.strip(), "remark", 1000),
         corrects=corrects,
-        correction_reason=correction_reason.strip(),
+        correction_reason=_fits(correction_reason.strip(), "correction_reason", 500),
     )
     _audit(actor, "record_assessment", row, locked.person)
     return row
@@ -483,7 +540,10 @@ def _certificate(
             issued_on=issued_on,
             expires_on=expires_on,
         )
-    cert = Certificate.objects.create(
+    cert = _insert(
+        Certificate,
+        f"certificate {number} already exists",
+        "number",
         number=number,
         person=person,
         course=course,
@@ -508,8 +568,11 @@ def issue_certificate(
     course's ``validity_months`` from the issue date."""
     require(actor, Capability.MANAGE_TRAINING)
     now = _at(at)
+    if now > timezone.now() + dt.timedelta(minutes=5):
+        raise RuleViolation("a certificate is not issued in the future", field="at")
     locked = _locked_enrolment(enrolment)
     session, course, person = locked.session, locked.session.course, locked.person
+    _not_own(actor, person, "certifies")
     if Certificate.objects.filter(enrolment=locked).exists():
         raise Conflict(
             f"{person.get_username()} already has the certificate of {session.code}",
@@ -565,7 +628,8 @@ def record_certificate(
     recorded from the paper: its expiry as printed, or the course's validity."""
     require(actor, Capability.MANAGE_TRAINING)
     _trainable(person)
-    number = _text(number, "number", "a certificate")
+    _not_own(actor, person, "records a certificate of")
+    number = _text(number, "number", "a certificate", 40)
     if issued_on > selectors.utc_day(timezone.now()):
         raise RuleViolation(f"issued on {issued_on}: that day has not come", field="issued_on")
     if expires_on is None:
@@ -602,7 +666,7 @@ def create_stage(
 ) -> Stage:
     require(actor, Capability.MANAGE_TRAINING)
     code = _code(code)
-    name = _text(name, "name", "a stage")
+    name = _text(name, "name", "a stage", 100)
     if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
         raise RuleViolation(f"rank {rank!r} is not 1 or more", field="rank")
     privs = sorted(dict.fromkeys(str(p) for p in privileges))
@@ -615,7 +679,10 @@ def create_stage(
         raise RuleViolation(
             f"{aircraft_type.code} already has a stage of rank {rank}", field="rank"
         )
-    stage = Stage.objects.create(
+    stage = _insert(
+        Stage,
+        f"stage {code} already exists, or {aircraft_type.code} already has a stage of rank {rank}",
+        "code",
         code=code,
         name=name,
         aircraft_type=aircraft_type,
@@ -664,7 +731,7 @@ def add_requirement(
             ata_chapter = people._chapters([ata_chapter], "ata_chapter")[0]
     if kind == RequirementKind.QUALIFICATION:
         qualification_category = _text(
-            qualification_category, "qualification_category", "a qualification requirement"
+            qualification_category, "qualification_category", "a qualification requirement", 40
         )
     req = Requirement.objects.create(
         stage=stage,
@@ -729,6 +796,11 @@ def grant_stage(
         for g, state, _ in selectors.standing_grants(person, now)
         if g.stage_id == stage.pk and state == selectors.IN_FORCE_STAGE
     ]
+    # a grant of the stage dated after ``now``: a backdated grant, or one a concurrent writer
+    # made an instant later (its clock read after ours), would hold it twice
+    held += StageGrant.objects.filter(person=person, stage=stage, granted_at__gt=now).order_by(
+        "granted_at", "id"
+    )
     if held:
         raise Conflict(
             f"{person.get_username()} already holds {stage.name} ({held[-1].number})",
@@ -761,7 +833,7 @@ def grant_stage(
         granted_at=now,
         evidence=evaluation.as_json(),
         authorisation=authorisation,
-        note=note.strip(),
+        note=_fits(note.strip(), "note", 1000),
     )
     chain.sign(
         grant,
@@ -776,6 +848,36 @@ def grant_stage(
     return grant
 
 
+def _withdrawal_instant(grant: StageGrant, at: dt.datetime) -> None:
+    """A withdrawal is not in the future, nor before the grant, nor before work signed under
+    it (that would turn signatures made in force into ones made without authority)."""
+    if at > timezone.now() + dt.timedelta(minutes=5):
+        raise RuleViolation("a stage is not withdrawn in the future", field="at")
+    if at < grant.granted_at:
+        raise RuleViolation(
+            f"{at:%Y-%m-%d %H:%M} UTC is before {grant.number} was granted "
+            f"({grant.granted_at:%Y-%m-%d %H:%M} UTC)",
+            field="at",
+        )
+    from kanat.work import models as work  # work reads training's grants
+
+    later = work.SupervisedStep.objects.filter(
+        trainee_id=grant.person_id, stage_ref__startswith=f"{grant.number} ", performed_at__gt=at
+    ).exists() or (
+        grant.authorisation_id is not None
+        and any(
+            model.objects.filter(authorisation_id=grant.authorisation_id, signed_at__gt=at).exists()
+            for model in (work.SignOff, work.Release, work.Deferral, work.DefectClosure)
+        )
+    )
+    if later:
+        raise RuleViolation(
+            f"{grant.person.get_username()} signed work under {grant.number} after "
+            f"{at:%Y-%m-%d %H:%M} UTC: a withdrawal is not backdated before it",
+            field="at",
+        )
+
+
 @transaction.atomic
 def withdraw_stage(
     *, actor: User, grant: StageGrant, reason: str, at: dt.datetime | None = None
@@ -788,6 +890,7 @@ def withdraw_stage(
     User.objects.select_for_update().get(pk=grant.person_id)
     if StageWithdrawal.objects.filter(grant=grant).exists():
         raise Conflict(f"{grant.number} was already withdrawn", field="grant")
+    _withdrawal_instant(grant, now)
     row = StageWithdrawal.objects.create(
         grant=grant, withdrawn_by=actor, withdrawn_at=now, reason=reason
     )

@@ -23,6 +23,7 @@ from decimal import Decimal
 
 HUB = ""  # the operator key of the hub total
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+LAST_YEAR = 9000  # months are read up to here (dates end in 9999)
 
 
 # --- months ---------------------------------------------------------------------------------
@@ -76,6 +77,8 @@ def parse_month(text: str, name: str = "month") -> Month:
         raise ValueError(f"{name}: {text!r} has no month {month:02d}")
     if year < 1900:
         raise ValueError(f"{name}: {text!r} is before 1900")
+    if year > LAST_YEAR:  # a month's end is the next month's start: 9999-12 has none
+        raise ValueError(f"{name}: {text!r} is after {LAST_YEAR}")
     return Month(year, month)
 
 

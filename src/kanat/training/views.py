@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from kanat.core.errors import Conflict, NotAllowed, RuleViolation
+from kanat.core.ids import as_id
 from kanat.core.roles import Capability, role_allows
 from kanat.core.tenancy import get_restricted_or_404
 from kanat.training import matrix, reminders, selectors, services
@@ -431,13 +432,11 @@ def proposals(request: HttpRequest) -> HttpResponse:
             error_at = f"grant-{person_id}-{stage_id}"
             trainee = (
                 Trainee.objects.restrict(user)
-                .filter(person_id=int(person_id) if person_id.isdigit() else 0)
+                .filter(person_id=as_id(person_id))
                 .select_related("person")
                 .first()
             )
-            stage = Stage.objects.restrict(user).filter(
-                pk=int(stage_id) if stage_id.isdigit() else 0
-            )
+            stage = Stage.objects.restrict(user).filter(pk=as_id(stage_id))
             stage = stage.select_related("aircraft_type").first()
             bound = GrantForm(request.POST)
             if trainee is None:
@@ -462,7 +461,7 @@ def proposals(request: HttpRequest) -> HttpResponse:
             error_at = f"withdraw-{grant_id}"
             grant = (
                 StageGrant.objects.restrict(user)
-                .filter(pk=int(grant_id) if grant_id.isdigit() else 0)
+                .filter(pk=as_id(grant_id))
                 .select_related("person", "stage", "authorisation")
                 .first()
             )
@@ -547,6 +546,7 @@ def due(request: HttpRequest) -> HttpResponse:
         days = reminders.DEFAULT_DAYS
     today = _today()
     people = reminders.due(request.user, today, within_days=days) if error is None else []
+    _renewals(request.user, [d for p in people for d in p.rows])
     return render(
         request,
         "training/due.html",
@@ -559,3 +559,14 @@ def due(request: HttpRequest) -> HttpResponse:
         },
         status=_status(error),
     )
+
+
+def _renewals(user: Any, rows: list[Any]) -> None:
+    """Each reminder's ``renew_with``: the recurrent courses that renew its course (one
+    query), so that the page says which course to book."""
+    ids = {d.course.pk for d in rows}
+    by_course: dict[int, list[Course]] = {}
+    for c in Course.objects.restrict(user).filter(renews_id__in=ids).order_by("code"):
+        by_course.setdefault(c.renews_id, []).append(c)
+    for d in rows:
+        d.renew_with = by_course.get(d.course.pk, [])

@@ -58,6 +58,17 @@ def _x_labels(labels: Sequence[str], centre: Any) -> list[str]:
     ]
 
 
+def _axis_title(text: str) -> str:
+    """The y axis's unit, written up the left edge (what the tick numbers count)."""
+    if not text:
+        return ""
+    cy = TOP + (HEIGHT - TOP - BOTTOM) / 2
+    return (
+        f'<text class="axis-title" x="11" y="{cy:.1f}" text-anchor="middle" '
+        f'transform="rotate(-90 11 {cy:.1f})">{escape(text)}</text>'
+    )
+
+
 def _nice_max(value: float) -> float:
     if value <= 0:
         return 1.0
@@ -69,10 +80,14 @@ def _nice_max(value: float) -> float:
 
 
 def line_chart(
-    label: str, months: Sequence[str], lines: Sequence[tuple[str, Sequence[float | None]]]
+    label: str,
+    months: Sequence[str],
+    lines: Sequence[tuple[str, Sequence[float | None]]],
+    *,
+    axis: str = "",
 ) -> SafeString:
     """Shares (0–1) against months, one line per series; a month without a share leaves a
-    gap; each point has a tooltip."""
+    gap; each point has a tooltip; ``axis`` names what the y axis measures."""
     w, h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     n = len(months)
 
@@ -83,6 +98,7 @@ def line_chart(
         return TOP + (1 - ratio) * h
 
     parts = _frame(label, "dashboard-line")
+    parts.append(_axis_title(axis))
     for pct in (0, 25, 50, 75, 100):
         parts.append(
             f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(pct / 100):.1f}" '
@@ -121,8 +137,10 @@ def bar_chart(
     *,
     stacked: bool,
     unit: str,
+    axis: str = "",
 ) -> SafeString:
-    """Bars per month: stacked (one segment per series) or side by side."""
+    """Bars per month: stacked (one segment per series) or side by side; ``axis`` names
+    what the y axis counts."""
     w, h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     n = max(len(months), 1)
     slot = w / n
@@ -140,6 +158,7 @@ def bar_chart(
         return LEFT + (i + 0.5) * slot
 
     parts = _frame(label, "dashboard-bars")
+    parts.append(_axis_title(axis))
     for k in range(5):
         tick = hi * k / 4
         parts.append(
@@ -220,6 +239,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
             ("task-card steps", [s.value for _, s in steps.points]),
             ("releases", [s.value for _, s in releases.points]),
         ],
+        axis="share signed locally",
     )
     stage_names = [s.label for s in d.stage_list]
     stage_chart = bar_chart(
@@ -231,6 +251,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         ],
         stacked=True,
         unit="people",
+        axis="people",
     )
     providers = [dash.PROVIDER_LABELS[p] for p in dash.PROVIDERS]
     hours_chart = bar_chart(
@@ -242,6 +263,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         ],
         stacked=False,
         unit="h",
+        axis="hours",
     )
     query = {"from": d.months[0].label, "to": d.months[-1].label}
     if d.selected != HUB:
@@ -266,6 +288,9 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
                 }
                 for s in d.stages
             ],
+            # nothing to plot (an operator whose staff the hub does not train): say so
+            "stages_empty": all(s.total == 0 for s in d.stages),
+            "hours_empty": all(p.total == 0 for p in d.hours),
             "hours_chart": hours_chart,
             "hours_legend": legend(providers),
             "hours_rows": [
@@ -313,6 +338,7 @@ def _pdf_bars(
     *,
     stacked: bool,
     ratio: bool = False,
+    whole: bool = False,
 ) -> None:
     """A small bar chart drawn with fpdf2 primitives: bars per month (stacked or side by
     side), the scale on the left, a legend below."""
@@ -324,6 +350,9 @@ def _pdf_bars(
     slot = w / n
     if ratio:
         hi = 1.0
+    elif whole:  # people: ticks in whole numbers, as on the page
+        top = max((sum(v[i] for _, v in series) for i in range(len(labels))), default=0)
+        hi = 4.0 * math.ceil(max(top, 1) / 4)
     elif stacked:
         hi = _nice_max(max((sum(v[i] for _, v in series) for i in range(len(labels))), default=0))
     else:
@@ -420,6 +449,7 @@ def pdf_bytes(d: dash.Dashboard, generated: dt.datetime) -> bytes:
         labels,
         [(name, [float(s.counts[k][1]) for s in d.stages]) for k, name in enumerate(stage_names)],
         stacked=True,
+        whole=True,
     )
     doc.grid(
         ["Month", *stage_names, "Total"],
@@ -439,7 +469,10 @@ def pdf_bytes(d: dash.Dashboard, generated: dt.datetime) -> bytes:
     )
     doc.grid(
         ["Month", *providers, "Total"],
-        [[p.month.label, *[p.hours(x) for x in dash.PROVIDERS], p.total] for p in d.hours],
+        [
+            [p.month.label, *[_dec(p.hours(x)) for x in dash.PROVIDERS], _dec(p.total)]
+            for p in d.hours
+        ],
         [30, 50, 50, 52],
     )
     if d.hub_view:

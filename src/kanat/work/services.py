@@ -21,7 +21,7 @@ from django.utils import timezone
 from kanat.core import audit
 from kanat.core.errors import Conflict, RuleViolation
 from kanat.core.models import User
-from kanat.core.roles import Capability
+from kanat.core.roles import Capability, role_allows
 from kanat.core.services import require
 from kanat.fleet import services as fleet_services
 from kanat.fleet.models import Aircraft, Installation, Part, Position, RemovalReason
@@ -794,6 +794,7 @@ def sign_step_supervised(
         raise RuleViolation("a trainee's supervisor is someone else", field="supervisor")
     grant = training_selectors.supervised_work_grant(actor, aircraft.variant.aircraft_type, now)
     _authority(supervisor, Privilege.TASK, aircraft, card.ata, now)
+    _may_supervise(supervisor, aircraft)
     value, _ = _reading(step, value)
     if step.kind == StepKind.INSTALL and part is None:
         raise RuleViolation(f"step {step.seq}: name the part installed", field="part")
@@ -833,8 +834,29 @@ def sign_step_supervised(
     return entry
 
 
-def _locked_entry(entry: SupervisedStep, actor: User) -> tuple[TaskCard, SupervisedStep]:
-    """The entry's card locked, the entry still awaiting its supervisor, who is ``actor``."""
+def _may_supervise(supervisor: User, aircraft: Aircraft) -> None:
+    """Refuse a supervisor who could never countersign nor decline (the step would wait for
+    them for good): inactive, of a role that signs no work, or another operator's staff."""
+    name = supervisor.get_username()
+    if not supervisor.is_active:
+        raise RuleViolation(f"{name} is not an active user", field="supervisor")
+    if not role_allows(supervisor.role, Capability.PERFORM_WORK):
+        raise RuleViolation(
+            f"{name} ({supervisor.get_role_display()}) signs no work: they cannot countersign",
+            field="supervisor",
+        )
+    if supervisor.operator_id is not None and supervisor.operator_id != aircraft.operator_id:
+        raise RuleViolation(
+            f"{name} is another operator's staff: they cannot countersign on {aircraft.serial}",
+            field="supervisor",
+        )
+
+
+def _locked_entry(
+    entry: SupervisedStep, actor: User, *, trainee_may: bool = False
+) -> tuple[TaskCard, SupervisedStep]:
+    """The entry's card locked, the entry still awaiting its supervisor, who is ``actor``
+    (``trainee_may``: or the trainee who signed it)."""
     card = _locked_card(entry.card)
     entry = SupervisedStep.objects.select_related(
         "step__position", "trainee", "supervisor", "part"
@@ -848,7 +870,7 @@ def _locked_entry(entry: SupervisedStep, actor: User) -> tuple[TaskCard, Supervi
             f"{entry} was declined by {declined.declined_by.get_username()} ({declined.reason})",
             field="entry",
         )
-    if actor.pk != entry.supervisor_id:
+    if actor.pk != entry.supervisor_id and not (trainee_may and actor.pk == entry.trainee_id):
         raise RuleViolation(
             f"{entry.trainee.get_username()} named {entry.supervisor.get_username()} as "
             "supervisor: only they countersign or decline this step",
@@ -892,14 +914,21 @@ def countersign_step(
 def decline_supervised_step(
     *, actor: User, entry: SupervisedStep, reason: str, at: dt.datetime | None = None
 ) -> SupervisionDecline:
-    """The supervisor does not accept the trainee's step: it does not count (nor log), and
-    the step is open again."""
+    """The supervisor does not accept the trainee's step, or the trainee withdraws their
+    signature while it awaits the supervisor (who may be away for good): it does not count
+    (nor log), and the step is open again."""
     require(actor, Capability.PERFORM_WORK)
     now = _at(at)
     reason = reason.strip()
     if not reason:
         raise RuleViolation("say why the step is declined", field="reason")
-    card, entry = _locked_entry(entry, actor)
+    card, entry = _locked_entry(entry, actor, trainee_may=True)
+    if now < entry.performed_at:
+        raise RuleViolation(
+            f"{now:%Y-%m-%d %H:%M} UTC is before the trainee signed "
+            f"({entry.performed_at:%Y-%m-%d %H:%M} UTC)",
+            field="at",
+        )
     row = SupervisionDecline.objects.create(
         entry=entry, declined_by=actor, declined_at=now, reason=reason
     )

@@ -26,6 +26,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kanat.core.errors import Conflict, NoAuthority, NotAllowed, RuleViolation
+from kanat.core.ids import as_id
 from kanat.core.models import Operator, User
 from kanat.core.roles import Capability, Role, role_allows
 from kanat.core.tenancy import get_restricted_or_404
@@ -35,7 +36,7 @@ from kanat.inventory.forms import ToStoresForm
 from kanat.inventory.models import StockItem
 from kanat.maintenance import forecasting
 from kanat.maintenance.models import Task
-from kanat.people.models import Privilege
+from kanat.people.models import Authorisation, Privilege
 from kanat.people.services import chapter_of, signing_authority
 from kanat.training import selectors as training
 from kanat.training.models import StageGrant, Trainee
@@ -123,7 +124,7 @@ def parse_refs(values: list[str], aircraft: Aircraft, user: Any) -> list[service
             raise RuleViolation(f"no task {code!r} in the programme", field="items")
         part = None
         if part_id:
-            part = Part.objects.restrict(user).filter(pk=part_id if part_id.isdigit() else 0)
+            part = Part.objects.restrict(user).filter(pk=as_id(part_id))
             part = part.select_related("part_number").first()
             if part is None:
                 raise RuleViolation(f"no part {part_id!r} for task {code}", field="items")
@@ -132,7 +133,7 @@ def parse_refs(values: list[str], aircraft: Aircraft, user: Any) -> list[service
 
 
 def chosen_defects(values: list[str], aircraft: Aircraft, user: Any) -> list[Defect]:
-    ids = [int(v) for v in values if v.isdigit()]
+    ids = [as_id(v) for v in values]
     found = list(Defect.objects.restrict(user).filter(pk__in=ids, aircraft=aircraft))
     if len(found) != len(set(ids)):
         raise RuleViolation(f"a chosen defect is not on {aircraft.serial}", field="defects")
@@ -278,12 +279,12 @@ def package_create(request: HttpRequest) -> HttpResponse:
 
 def _item_label(value: str, user: Any) -> str:
     code, _, part_id = value.rpartition("|")
-    part = Part.objects.restrict(user).filter(pk=part_id).first() if part_id.isdigit() else None
+    part = Part.objects.restrict(user).filter(pk=as_id(part_id)).first()
     return f"{code or value} on {part}" if part else (code or value)
 
 
 def chosen_defects_or_none(values: list[str], aircraft: Aircraft, user: Any) -> list[Defect]:
-    ids = [int(v) for v in values if v.isdigit()]
+    ids = [i for i in map(as_id, values) if i]
     return list(Defect.objects.restrict(user).filter(pk__in=ids, aircraft=aircraft))
 
 
@@ -645,7 +646,7 @@ def _outside_limits(signoff: SignOff, card: TaskCard, user: Any) -> str:
 
 
 def _step_of(card: TaskCard, raw: str) -> TaskStep:
-    step = card.steps.select_related("position").filter(pk=raw if raw.isdigit() else 0).first()
+    step = card.steps.select_related("position").filter(pk=as_id(raw)).first()
     if step is None:
         raise Http404("No such step on this card.")
     step.card = card
@@ -654,9 +655,7 @@ def _step_of(card: TaskCard, raw: str) -> TaskStep:
 
 def _signoff_of(card: TaskCard, raw: str) -> SignOff:
     signoff = (
-        card.signoffs.select_related("step")
-        .filter(pk=raw if raw.isdigit() else 0, kind=SignOffKind.STEP)
-        .first()
+        card.signoffs.select_related("step").filter(pk=as_id(raw), kind=SignOffKind.STEP).first()
     )
     if signoff is None:
         raise Http404("No such sign-off on this card.")
@@ -665,7 +664,7 @@ def _signoff_of(card: TaskCard, raw: str) -> SignOff:
 
 def _entry_of(card: TaskCard, raw: str) -> SupervisedStep:
     entry = (
-        SupervisedStep.objects.filter(card=card, pk=raw if raw.isdigit() else 0)
+        SupervisedStep.objects.filter(card=card, pk=as_id(raw))
         .select_related("step", "trainee", "supervisor")
         .first()
     )
@@ -679,10 +678,17 @@ SUPERVISOR_ROLES = (Role.TECHNICIAN, Role.INSPECTOR, Role.QUALITY, Role.HUB_ADMI
 
 
 def supervisor_choices(user: Any) -> QuerySet[User]:
-    """Who a trainee may name as supervisor: active hub staff of a role that signs work."""
+    """Who a trainee may name as supervisor: active hub staff of a role that signs work and
+    who hold an authorisation that is neither withdrawn nor expired (whether it covers this
+    type and chapter now is the service's check, with the reason)."""
+    now = timezone.now()
+    authorised = Authorisation.objects.filter(
+        withdrawn_at__isnull=True, valid_from__lte=now
+    ).filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
     return (
         User.objects.restrict(user)
         .filter(is_active=True, operator__isnull=True, role__in=SUPERVISOR_ROLES)
+        .filter(pk__in=authorised.values("holder_id"))
         .exclude(pk=user.pk)
         .order_by("username")
     )
@@ -778,6 +784,9 @@ def _card_context(
                     CountersignForm()
                 )
                 row["decline_form"] = bound.get(f"decline-{pending.pk}") or DeclineForm()
+            elif pending.trainee_id == user.pk:
+                # the trainee may withdraw it (a supervisor away for good would block it)
+                row["withdraw_form"] = bound.get(f"decline-{pending.pk}") or DeclineForm()
         elif open_step:
             parts = install_choices(step, card, user) if step.kind == StepKind.INSTALL else None
             row["form"] = bound.get(f"step-{step.pk}") or StepSignForm(parts=parts)
@@ -998,7 +1007,7 @@ def defect_list(request: HttpRequest) -> HttpResponse:
 
 def _defect_initial(request: HttpRequest) -> dict[str, Any]:
     raw = request.GET.get("aircraft_id", "")
-    if raw.isdigit():
+    if as_id(raw):
         return {"aircraft": raw}
     return {}
 
