@@ -481,3 +481,33 @@ def test_the_structure_module_needs_no_django():
         "assert not [m for m in sys.modules if m.startswith('django')], 'django imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+
+def test_a_bom_is_started_and_released_at_past_instants_in_order(terminal):
+    """Engineering records entered after the fact keep their dates (the localisation over
+    time reads them): not in the future, not released before it was started, nor before
+    the revision it supersedes."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    top, antenna = terminal["top"], terminal["antenna"]
+    planner = f.user(role="planner")
+    now = timezone.now()
+    ago = [now - dt.timedelta(days=d) for d in (300, 299, 100, 50)]
+    with pytest.raises(RuleViolation, match="future") as err:
+        prod.create_bom_revision(actor=planner, part_number=top, at=now + dt.timedelta(days=1))
+    assert err.value.field == "at"
+    a = prod.create_bom_revision(actor=planner, part_number=top, at=ago[1])
+    prod.add_bom_line(actor=planner, bom=a, find_number=10, child=antenna, quantity=1)
+    with pytest.raises(RuleViolation, match="not released before that"):
+        prod.release_bom(actor=planner, bom=a, at=ago[0])
+    a = prod.release_bom(actor=planner, bom=a, at=ago[1])
+    assert a.released_at == ago[1] and a.created_at == ago[1]
+    b = prod.create_bom_revision(actor=planner, part_number=top, at=ago[2])
+    with pytest.raises(RuleViolation, match="not released before that"):
+        prod.release_bom(actor=planner, bom=b, at=ago[1] - dt.timedelta(hours=1))
+    b = prod.release_bom(actor=planner, bom=b, at=ago[3])
+    a.refresh_from_db()
+    assert a.superseded_at == b.released_at == ago[3]

@@ -475,7 +475,7 @@ def load(fleet: DemoFleet, *, log: Any) -> None:
         u.username: u
         for u in User.objects.filter(username__in=["hub", "planner", "technician", "inspector"])
     }
-    pns = _engineering(users["hub"], log)
+    pns = _engineering(users["hub"], now, log)
     s = _stores(fleet, pns, users, now, log)
     _build_orders(s, fleet, log)
 
@@ -483,7 +483,7 @@ def load(fleet: DemoFleet, *, log: Any) -> None:
 # --- engineering ------------------------------------------------------------------------
 
 
-def _engineering(hub: User, log: Any) -> dict[str, PartNumber]:
+def _engineering(hub: User, now: dt.datetime, log: Any) -> dict[str, PartNumber]:
     pns = {p.pn: p for p in PartNumber.objects.filter(pn__in=FLEET_MASTERS)}
     for pn, (make_buy, origin) in FLEET_MASTERS.items():
         prod.define_part_master(
@@ -511,8 +511,12 @@ def _engineering(hub: User, log: Any) -> dict[str, PartNumber]:
     for code, name in WORK_CENTRES:
         prod.define_work_centre(actor=hub, code=code, name=name)
 
+    # the engineering data predates the demo's year; the kit's revision B (the harness made
+    # locally) was released shortly before the first locally assembled kit
+    initial, rev_b_started, rev_b_released = (now - dt.timedelta(days=d) for d in (400, 110, 100))
+
     def bom(assembly: str, lines: list[tuple[int, str, Any, str]], **kw: Any) -> None:
-        draft = prod.create_bom_revision(actor=hub, part_number=pns[assembly], **kw)
+        draft = prod.create_bom_revision(actor=hub, part_number=pns[assembly], at=initial, **kw)
         for find, child, qty, ref in lines:
             prod.add_bom_line(
                 actor=hub,
@@ -523,7 +527,7 @@ def _engineering(hub: User, log: Any) -> dict[str, PartNumber]:
                 ref_des=ref,
                 note=KIT_NOTES.get(child, "") if assembly == KIT else "",
             )
-        prod.release_bom(actor=hub, bom=draft)
+        prod.release_bom(actor=hub, bom=draft, at=initial + dt.timedelta(hours=2))
 
     for assembly, lines in BOMS.items():
         bom(assembly, lines, effectivity="from the first article", reason="initial release")
@@ -534,6 +538,7 @@ def _engineering(hub: User, log: Any) -> dict[str, PartNumber]:
         part_number=pns[KIT],
         effectivity="kit 04 onwards",
         reason="technology transfer: main harness built locally; payload harness added",
+        at=rev_b_started,
     )
     for line in rev_b.lines.select_related("child"):
         if line.child.pn == "KN-92100":
@@ -546,7 +551,7 @@ def _engineering(hub: User, log: Any) -> dict[str, PartNumber]:
     prod.add_bom_line(
         actor=hub, bom=rev_b, find_number=42, child=pns["KN-92200"], quantity=1, ref_des="W2"
     )
-    prod.release_bom(actor=hub, bom=rev_b)
+    prod.release_bom(actor=hub, bom=rev_b, at=rev_b_released)
 
     for code, name, kind, pn in PRODUCTS:
         prod.define_product(

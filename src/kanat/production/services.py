@@ -10,6 +10,7 @@ uses, no assembly that contains itself) and supersedes the revision released bef
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -263,6 +264,18 @@ def _bom_content(bom: Bom) -> dict[str, Any]:
     }
 
 
+def _past(at: dt.datetime | None) -> dt.datetime:
+    """``at`` (an instant with its time zone, not in the future), or now."""
+    now = timezone.now()
+    if at is None:
+        return now
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise RuleViolation("the instant needs a time zone", field="at")
+    if at > now:
+        raise RuleViolation(f"{at:%Y-%m-%d %H:%M} is in the future", field="at")
+    return at
+
+
 @transaction.atomic
 def create_bom_revision(
     *,
@@ -272,11 +285,14 @@ def create_bom_revision(
     revision: str = "",
     effectivity: str = "",
     reason: str = "",
+    at: dt.datetime | None = None,
 ) -> Bom:
     """A new draft revision of the BOM of ``part_number`` (a make part), with the lines
     of its latest revision when ``copy_latest``. Its label is the next revision letter
-    unless ``revision`` names one. One draft at a time per assembly."""
+    unless ``revision`` names one. One draft at a time per assembly. ``at``: when it was
+    started, if earlier than now (engineering records entered after the fact)."""
     require(actor, Capability.MANAGE_ENGINEERING)
+    now = _past(at)
     if _master_of(part_number, "part_number").make_buy != MakeBuy.MAKE:
         raise RuleViolation(
             f"{part_number.pn} is a buy part: only made parts have a BOM", field="part_number"
@@ -306,7 +322,7 @@ def create_bom_revision(
         based_on=latest if copy_latest else None,
         effectivity=_text(effectivity, "effectivity", required=False),
         reason=_text(reason, "reason", required=False),
-        created_at=timezone.now(),
+        created_at=now,
         created_by=actor,
     )
     try:
@@ -490,9 +506,16 @@ def discard_bom_draft(*, actor: User | None, bom: Bom) -> None:
 
 
 @transaction.atomic
-def release_bom(*, actor: User | None, bom: Bom, effectivity: str | None = None) -> Bom:
-    """Release a draft BOM: from now on it is the revision in force and never changes;
-    the revision released before it is superseded.
+def release_bom(
+    *,
+    actor: User | None,
+    bom: Bom,
+    effectivity: str | None = None,
+    at: dt.datetime | None = None,
+) -> Bom:
+    """Release a draft BOM: from now (or ``at``, not before the draft was started nor
+    before the revision in force was released) it is the revision in force and never
+    changes; the revision released before it is superseded.
 
     Refused: a BOM without lines, a line whose child has no part master or whose unit is
     not the child's, and an assembly that would contain itself at any level (with the
@@ -528,8 +551,20 @@ def release_bom(*, actor: User | None, bom: Bom, effectivity: str | None = None)
         raise RuleViolation(
             f"{part_number.pn} would contain itself: {' > '.join(cycle)}", field="lines"
         )
-    now = timezone.now()
+    now = _past(at)
     previous = next((b for b in revisions.values() if b.status == BomStatus.RELEASED), None)
+    if now < locked.created_at:
+        raise RuleViolation(
+            f"{locked} was started on {locked.created_at:%Y-%m-%d %H:%M} UTC: it is not "
+            "released before that",
+            field="at",
+        )
+    if previous is not None and previous.released_at is not None and now < previous.released_at:
+        raise RuleViolation(
+            f"{previous} was released on {previous.released_at:%Y-%m-%d %H:%M} UTC: the "
+            "revision after it is not released before that",
+            field="at",
+        )
     if previous is not None:
         previous.status = BomStatus.SUPERSEDED
         previous.superseded_at = now
