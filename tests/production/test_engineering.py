@@ -483,7 +483,6 @@ def test_the_structure_module_needs_no_django():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-
 def test_a_bom_is_started_and_released_at_past_instants_in_order(terminal):
     """Engineering records entered after the fact keep their dates (the localisation over
     time reads them): not in the future, not released before it was started, nor before

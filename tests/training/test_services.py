@@ -230,6 +230,15 @@ def test_withdrawn_stage_withdraws_its_authorisation_and_refuses_signing():
     with pytest.raises(Conflict, match="already withdrawn"):
         training.withdraw_stage(actor=lad.manager, grant=grant, reason="again")
     assert AuditEvent.objects.filter(action="training.withdraw_stage").count() == 1
+    # signed into the hub's chain like the grant it ends
+    from kanat.records.models import ChainLink
+
+    links = ChainLink.objects.filter(chain="hub").values_list("subject_model", "kind")
+    assert set(links) >= {
+        ("training.stagegrant", "stage_grant"),
+        ("training.stagewithdrawal", "stage_withdrawal"),
+    }
+    assert chain.verify() == []
 
 
 def test_nobody_grants_a_stage_to_themselves():

@@ -198,5 +198,12 @@ def test_the_trainee_withdraws_an_awaiting_signature_when_the_supervisor_is_away
         {"action": "decline", "entry": entry.pk, "reason": "supervisor left the hub"},
     )
     assert r.status_code == 302
-    assert SupervisionDecline.objects.get(entry=entry).declined_by == trainee
+    decline = SupervisionDecline.objects.get(entry=entry)
+    assert decline.declined_by == trainee
+    from kanat.records import chain
+    from kanat.records.models import ChainLink
+
+    link = ChainLink.objects.get(subject_model="work.supervisiondecline", subject_id=decline.pk)
+    assert link.chain == h.aircraft.operator.code and link.signer == trainee
+    assert chain.verify() == []
     work.sign_step(actor=h.tech2, step=step)  # open again

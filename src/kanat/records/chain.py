@@ -191,8 +191,14 @@ SUBJECTS: dict[str, Subject] = {
         (*(f"card__{r}" for r in _CARD), "step__position"),
         _signoff_content,
     ),
+    "work.supervisiondecline": Subject(
+        "work.supervisiondecline", _model("work", "supervisiondecline"), (), _row_content
+    ),
     "training.stagegrant": Subject(
         "training.stagegrant", _model("training", "stagegrant"), ("stage",), _row_content
+    ),
+    "training.stagewithdrawal": Subject(
+        "training.stagewithdrawal", _model("training", "stagewithdrawal"), (), _row_content
     ),
     "work.defectclosure": Subject(
         "work.defectclosure",

@@ -71,10 +71,26 @@ SHOWN: dict[str, tuple[str, ...]] = {
         "removal_reason",
         "corrects_id",
         "correction_reason",
+        "performed_by_id",
+        "supervised_id",
         "signer_id",
         "qualification_ref",
         "signed_at",
     ),
+    # a trainee's signature on a step performed under supervision, and its decline
+    "work.supervisedstep": (
+        "card_id",
+        "step_id",
+        "trainee_id",
+        "supervisor_id",
+        "stage_ref",
+        "value",
+        "remark",
+        "part_id",
+        "removal_reason",
+        "performed_at",
+    ),
+    "work.supervisiondecline": ("entry_id", "declined_by_id", "declined_at", "reason"),
     "work.release": (
         "package_id",
         "statement",
@@ -178,6 +194,8 @@ def _collect(aircraft: Any, as_of: dt.datetime) -> tuple[dict[str, Any], list[An
         Deferral,
         Release,
         SignOff,
+        SupervisedStep,
+        SupervisionDecline,
         TaskCard,
         WorkPackage,
     )
@@ -229,6 +247,16 @@ def _collect(aircraft: Any, as_of: dt.datetime) -> tuple[dict[str, Any], list[An
         .select_related("part__part_number", "step")
         .order_by("signed_at", "pk")
     )
+    supervised = list(
+        SupervisedStep.objects.filter(card__package__aircraft=ac)
+        .select_related("step")
+        .order_by("performed_at", "pk")
+    )
+    declines = list(
+        SupervisionDecline.objects.filter(entry__card__package__aircraft=ac).order_by(
+            "declined_at", "pk"
+        )
+    )
     releases = list(Release.objects.filter(package__aircraft=ac).order_by("signed_at", "pk"))
     defects = list(Defect.objects.filter(aircraft=ac).order_by("found_at", "pk"))
     deferrals = list(Deferral.objects.filter(defect__aircraft=ac).order_by("signed_at", "pk"))
@@ -237,6 +265,8 @@ def _collect(aircraft: Any, as_of: dt.datetime) -> tuple[dict[str, Any], list[An
     rows: dict[str, list[Any]] = {
         "maintenance.compliance": compliances,
         "work.signoff": signoffs,
+        "work.supervisedstep": supervised,
+        "work.supervisiondecline": declines,
         "work.release": releases,
         "work.deferral": deferrals,
         "work.defectclosure": closures,
@@ -312,6 +342,10 @@ def _collect(aircraft: Any, as_of: dt.datetime) -> tuple[dict[str, Any], list[An
     for s in signoffs:
         by_card.setdefault(s.card_id, []).append(s)
     corrected_signoffs = {s.corrects_id for s in signoffs if s.corrects_id}
+    supervised_of: dict[int, list[Any]] = {}
+    for e in supervised:
+        supervised_of.setdefault(e.card_id, []).append(e)
+    decline_of = {d.entry_id: d for d in declines}
     release_of = {r.package_id: r for r in releases}
     cards_of: dict[int, list[Any]] = {}
     for card in cards:
@@ -353,6 +387,21 @@ def _collect(aircraft: Any, as_of: dt.datetime) -> tuple[dict[str, Any], list[An
                     corrected=s.pk in corrected_signoffs,
                 )
                 for s in by_card.get(card.pk, [])
+            ],
+            # trainees' steps under supervision: countersigned by a sign-off above
+            # (its ``supervised``), or declined
+            "supervised": [
+                signed.entry(
+                    "work.supervisedstep",
+                    e,
+                    step=e.step.seq,
+                    declined=(
+                        signed.entry("work.supervisiondecline", decline_of[e.pk])
+                        if e.pk in decline_of
+                        else None
+                    ),
+                )
+                for e in supervised_of.get(card.pk, [])
             ],
         }
 

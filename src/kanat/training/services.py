@@ -894,6 +894,15 @@ def withdraw_stage(
     row = StageWithdrawal.objects.create(
         grant=grant, withdrawn_by=actor, withdrawn_at=now, reason=reason
     )
+    chain.sign(
+        row,
+        kind="stage_withdrawal",
+        operator_id=None,
+        signer=actor,
+        signer_label=actor.get_username(),
+        qualification_ref="",
+        at=now,
+    )
     if grant.authorisation is not None and grant.authorisation.withdrawn_at is None:
         people.withdraw_authorisation(
             actor=actor,

@@ -932,6 +932,15 @@ def decline_supervised_step(
     row = SupervisionDecline.objects.create(
         entry=entry, declined_by=actor, declined_at=now, reason=reason
     )
+    chain.sign(
+        row,
+        kind="supervision_decline",
+        operator_id=card.package.aircraft.operator_id,
+        signer=actor,
+        signer_label=actor.get_username(),
+        qualification_ref="",
+        at=now,
+    )
     _audit(actor, "decline_supervised_step", row, card.package.aircraft, after=audit.snapshot(row))
     return row
 
