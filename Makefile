@@ -24,7 +24,7 @@ run: $(STAMP)
 	mkdir -p var
 	$(BIN)/kanat migrate --noinput -v 0
 	$(BIN)/kanat demo --if-empty
-	@echo "Kanat at http://127.0.0.1:$(PORT)/ (demo users: hub, operator-kz, operator-b; password: demo)"
+	@echo "Kanat at http://127.0.0.1:$(PORT)/ (demo users: hub, operator-kz, operator-b, dana and more in README.md; password: demo)"
 	$(BIN)/kanat runserver 127.0.0.1:$(PORT)
 
 test: $(STAMP)

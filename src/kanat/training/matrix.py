@@ -25,11 +25,9 @@ from django.db.models import Count, Q
 from kanat.core.models import User
 from kanat.core.roles import Role
 from kanat.fleet.models import AircraftType
-from kanat.people.models import IN_FORCE, Qualification
+from kanat.people.models import Qualification
 from kanat.training import selectors
 from kanat.training.models import (
-    Assessment,
-    Element,
     Requirement,
     RequirementKind,
     Stage,
@@ -160,49 +158,6 @@ def team(viewer: Any, *, role: str = "", trainees: bool = False) -> list[User]:
 # --- the matrix ------------------------------------------------------------------------------
 
 
-def _passed_practicals(
-    person_ids: list[int], course_ids: set[int], at: dt.datetime
-) -> dict[tuple[int, int], tuple[int, dt.datetime]]:
-    """(person, course) -> (score, when) of the latest standing passed practical assessment
-    by ``at``: one query for the whole team."""
-    out: dict[tuple[int, int], tuple[int, dt.datetime]] = {}
-    if not person_ids or not course_ids:
-        return out
-    rows = (
-        Assessment.objects.filter(
-            enrolment__person_id__in=person_ids,
-            enrolment__session__course_id__in=sorted(course_ids),
-            element=Element.PRACTICAL,
-            passed=True,
-            corrected_by__isnull=True,
-            assessed_at__lte=at,
-        )
-        .order_by("assessed_at", "id")
-        .values_list(
-            "enrolment__person_id", "enrolment__session__course_id", "score", "assessed_at"
-        )
-    )
-    for person_id, course_id, score, when in rows:
-        out[(person_id, course_id)] = (score, when)  # the latest wins
-    return out
-
-
-def _qualifications(person_ids: list[int], at: dt.datetime) -> dict[int, list[Qualification]]:
-    """Each person's qualifications in force at ``at`` (two queries for the team)."""
-    out: dict[int, list[Qualification]] = defaultdict(list)
-    if not person_ids:
-        return out
-    rows = (
-        Qualification.objects.filter(holder_id__in=person_ids)
-        .prefetch_related("aircraft_types")
-        .order_by("-issued_on", "-id")
-    )
-    for q in rows:
-        if q.standing(at)[0] == IN_FORCE:
-            out[q.holder_id].append(q)
-    return out
-
-
 def logged_steps(
     viewer: Any, person_ids: list[int], at: dt.datetime
 ) -> dict[int, dict[tuple[int, str, bool], int]]:
@@ -282,28 +237,18 @@ def _check(
 ) -> Cell:
     """``selectors.requirement_check`` over the team's bulk reads. A role's requirement
     names no type: any type's qualification, every type's logged steps count."""
-    if req.kind == RequirementKind.ASSESSMENT:
-        hit = practicals.get((person.pk, req.course_id))  # type: ignore[arg-type]
-        if hit is None:
-            return Cell(False, "no passed practical assessment")
-        return Cell(True, f"practical passed {hit[0]}% on {hit[1]:%Y-%m-%d}")
-    if req.kind == RequirementKind.QUALIFICATION:
-        category = req.qualification_category.lower()
-        for q in quals.get(person.pk, []):
-            types = {t.pk for t in q.aircraft_types.all()}
-            if q.category.lower() == category and (type_id is None or type_id in types):
-                return Cell(True, str(q))
-        return Cell(False, f"no {req.qualification_category} in force")
+    by_chapter: Counter[str] = Counter()
+    for (t, chap, _), n in logged.items():
+        if type_id is None or t == type_id:
+            by_chapter[chap] += n
+    check = selectors.requirement_check(
+        req, person, type_id, at, certs, by_chapter, practicals, quals
+    )
     if req.kind == RequirementKind.EXPERIENCE:
-        by_chapter: Counter[str] = Counter()
-        for (t, chap, _), n in logged.items():
-            if type_id is None or t == type_id:
-                by_chapter[chap] += n
-        check = selectors.requirement_check(req, person, type_id or 0, at, certs, by_chapter)
         where = f"ATA {req.ata_chapter}" if req.ata_chapter else "any chapter"
         return Cell(check.met, f"{check.detail} ({where})")
-    # a course: its certificate in force (no query: the team's certificates are read)
-    check = selectors.requirement_check(req, person, type_id or 0, at, certs, None)
+    if req.kind == RequirementKind.ASSESSMENT and check.met:
+        return Cell(True, f"practical {check.detail}")
     return Cell(check.met, check.detail)
 
 
@@ -370,9 +315,9 @@ def matrix(viewer: Any, people: Iterable[User], at: dt.datetime) -> Matrix:
         for c in ordered
         if c.requirement.kind == RequirementKind.ASSESSMENT and c.requirement.course_id
     }
-    practicals = _passed_practicals(ids, course_ids, at)
+    practicals = selectors.passed_practicals(ids, course_ids, at)
     needs_quals = any(c.requirement.kind == RequirementKind.QUALIFICATION for c in ordered)
-    quals = _qualifications(ids, at) if needs_quals else {}
+    quals = selectors.qualifications_in_force(ids, at) if needs_quals else {}
     logged = logged_steps(viewer, ids, at)
     type_codes = {
         t.pk: t.code

@@ -239,55 +239,87 @@ class Evaluation:
         ]
 
 
-def _passed_practical(person: User, course_id: int, at: dt.datetime) -> Assessment | None:
-    return (
+def passed_practicals(
+    person_ids: Iterable[int], course_ids: Iterable[int], at: dt.datetime
+) -> dict[tuple[int, int], tuple[int, dt.datetime]]:
+    """(person, course) -> (score, when) of the latest standing passed practical assessment
+    by ``at``: one query for any number of people."""
+    out: dict[tuple[int, int], tuple[int, dt.datetime]] = {}
+    people, courses = list(person_ids), sorted(set(course_ids))
+    if not people or not courses:
+        return out
+    rows = (
         Assessment.objects.filter(
-            enrolment__person=person,
-            enrolment__session__course_id=course_id,
+            enrolment__person_id__in=people,
+            enrolment__session__course_id__in=courses,
             element=Element.PRACTICAL,
             passed=True,
             corrected_by__isnull=True,
             assessed_at__lte=at,
         )
-        .order_by("-assessed_at")
-        .first()
+        .order_by("assessed_at", "id")
+        .values_list(
+            "enrolment__person_id", "enrolment__session__course_id", "score", "assessed_at"
+        )
     )
+    for person_id, course_id, score, when in rows:
+        out[(person_id, course_id)] = (score, when)  # the latest wins
+    return out
 
 
-def _qualification(person: User, category: str, type_id: int, at: dt.datetime) -> Any:
-    for q in (
-        Qualification.objects.filter(holder=person, category__iexact=category)
+def qualifications_in_force(
+    person_ids: Iterable[int], at: dt.datetime
+) -> dict[int, list[Qualification]]:
+    """Each person's qualifications in force at ``at``, latest first (two queries)."""
+    out: dict[int, list[Qualification]] = {}
+    people = list(person_ids)
+    if not people:
+        return out
+    rows = (
+        Qualification.objects.filter(holder_id__in=people)
         .prefetch_related("aircraft_types")
-        .order_by("-issued_on")
-    ):
-        if q.standing(at)[0] == IN_FORCE and type_id in {t.pk for t in q.aircraft_types.all()}:
-            return q
-    return None
+        .order_by("-issued_on", "-id")
+    )
+    for q in rows:
+        if q.standing(at)[0] == IN_FORCE:
+            out.setdefault(q.holder_id, []).append(q)
+    return out
 
 
 def requirement_check(
     req: Requirement,
     person: User,
-    type_id: int,
+    type_id: int | None,
     at: dt.datetime,
     certs: dict[tuple[int, int], Any],
     logged: Counter[str] | None,
+    practicals: dict[tuple[int, int], tuple[int, dt.datetime]] | None = None,
+    quals: dict[int, list[Qualification]] | None = None,
 ) -> Check:
-    """One requirement against the person's evidence at ``at``."""
+    """One requirement against the person's evidence at ``at``. ``type_id`` None (a role's
+    requirement): a qualification on any type. The bulk reads (``certs``, ``logged``,
+    ``practicals``, ``quals``) are the caller's when it checks many people; the last two are
+    read for this person when not given."""
     label = str(req)
     if req.kind == RequirementKind.COURSE:
         ok, why = course_currency(certs, person.pk, req.course, utc_day(at))
         return Check(label, ok, why, req.kind)
     if req.kind == RequirementKind.ASSESSMENT:
-        a = _passed_practical(person, req.course_id, at)  # type: ignore[arg-type]
-        if a is None:
+        if practicals is None:
+            practicals = passed_practicals([person.pk], [req.course_id], at)  # type: ignore[list-item]
+        hit = practicals.get((person.pk, req.course_id))  # type: ignore[arg-type]
+        if hit is None:
             return Check(label, False, "no passed practical assessment", req.kind)
-        return Check(label, True, f"passed {a.score}% on {a.assessed_at:%Y-%m-%d}", req.kind)
+        return Check(label, True, f"passed {hit[0]}% on {hit[1]:%Y-%m-%d}", req.kind)
     if req.kind == RequirementKind.QUALIFICATION:
-        q = _qualification(person, req.qualification_category, type_id, at)
-        if q is None:
-            return Check(label, False, f"no {req.qualification_category} in force", req.kind)
-        return Check(label, True, str(q), req.kind)
+        if quals is None:
+            quals = qualifications_in_force([person.pk], at)
+        category = req.qualification_category.lower()
+        for q in quals.get(person.pk, []):
+            types = {t.pk for t in q.aircraft_types.all()}
+            if q.category.lower() == category and (type_id is None or type_id in types):
+                return Check(label, True, str(q), req.kind)
+        return Check(label, False, f"no {req.qualification_category} in force", req.kind)
     logged = logged or Counter()
     count = logged[req.ata_chapter] if req.ata_chapter else sum(logged.values())
     need = req.min_steps or 0
