@@ -771,6 +771,19 @@ def _basis(person: User, stage: Stage, at: dt.datetime) -> Qualification:
     )
 
 
+def _sign_hub(row: Any, kind: str, actor: User, at: dt.datetime) -> None:
+    """A stage record signed into the hub's chain (a person's authority is the hub's)."""
+    chain.sign(
+        row,
+        kind=kind,
+        operator_id=None,
+        signer=actor,
+        signer_label=actor.get_username(),
+        qualification_ref="",
+        at=at,
+    )
+
+
 @transaction.atomic
 def grant_stage(
     *,
@@ -835,15 +848,7 @@ def grant_stage(
         authorisation=authorisation,
         note=_fits(note.strip(), "note", 1000),
     )
-    chain.sign(
-        grant,
-        kind="stage_grant",
-        operator_id=None,
-        signer=actor,
-        signer_label=actor.get_username(),
-        qualification_ref="",
-        at=now,
-    )
+    _sign_hub(grant, "stage_grant", actor, now)
     _audit(actor, "grant_stage", grant, person)
     return grant
 
@@ -894,15 +899,7 @@ def withdraw_stage(
     row = StageWithdrawal.objects.create(
         grant=grant, withdrawn_by=actor, withdrawn_at=now, reason=reason
     )
-    chain.sign(
-        row,
-        kind="stage_withdrawal",
-        operator_id=None,
-        signer=actor,
-        signer_label=actor.get_username(),
-        qualification_ref="",
-        at=now,
-    )
+    _sign_hub(row, "stage_withdrawal", actor, now)
     if grant.authorisation is not None and grant.authorisation.withdrawn_at is None:
         people.withdraw_authorisation(
             actor=actor,

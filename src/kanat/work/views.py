@@ -786,7 +786,8 @@ def _card_context(
                 row["decline_form"] = bound.get(f"decline-{pending.pk}") or DeclineForm()
             elif pending.trainee_id == user.pk:
                 # the trainee may withdraw it (a supervisor away for good would block it)
-                row["withdraw_form"] = bound.get(f"decline-{pending.pk}") or DeclineForm()
+                row["decline_form"] = bound.get(f"decline-{pending.pk}") or DeclineForm()
+                row["withdraw"] = True
         elif open_step:
             parts = install_choices(step, card, user) if step.kind == StepKind.INSTALL else None
             row["form"] = bound.get(f"step-{step.pk}") or StepSignForm(parts=parts)
