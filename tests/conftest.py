@@ -33,3 +33,19 @@ def _fast_password_hashing(settings: object) -> None:
     """Tests make many users: a fast hasher (never used outside tests; the app keeps
     Django's PBKDF2)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def demo_log(django_db_setup: object, django_db_blocker: object) -> object:
+    """The demo loaded once for a module (it takes seconds), its log returned; each test of
+    the module runs in a savepoint of the module's transaction, rolled back at the end."""
+    import io
+
+    from django.core.management import call_command
+    from django.db import transaction
+
+    with django_db_blocker.unblock(), transaction.atomic():  # type: ignore[attr-defined]
+        out = io.StringIO()
+        call_command("demo", stdout=out)
+        yield out.getvalue()
+        transaction.set_rollback(True)

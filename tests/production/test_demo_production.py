@@ -48,8 +48,7 @@ from kanat.work.models import WorkPackage
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_engineering_data_and_stores(capsys):
-    call_command("demo")
+def test_demo_engineering_data_and_stores(demo_log, capsys):
     hub = User.objects.get(username="hub")
     now = timezone.now()
 
@@ -145,8 +144,7 @@ def test_demo_engineering_data_and_stores(capsys):
     assert capsys.readouterr().out.startswith("intact: 4 chains")
 
 
-def test_demo_production_line_has_orders_in_every_state(capsys):
-    call_command("demo")
+def test_demo_production_line_has_orders_in_every_state(demo_log, capsys):
     orders = {
         o.outputs.get().serial: o
         for o in BuildOrder.objects.select_related("product", "operator", "bom")
@@ -239,3 +237,19 @@ def test_demo_production_line_has_orders_in_every_state(capsys):
     capsys.readouterr()
     call_command("records", "verify")
     assert capsys.readouterr().out.startswith("intact: 4 chains")
+
+
+def test_the_demo_shows_the_kits_value_share(demo_log):
+    from tests import factories as f
+    from tests.production.test_api import client_for
+
+    body = client_for(f.user(role="planner")).get("/api/localisation/").json()
+    assert body["value_currency"] == "KZT" and body["left_out_lines_by_currency"] == {"USD": 2}
+    kit = next(p for p in body["results"] if p["product"].startswith("ANKA-S-KIT"))
+    assert kit["points"] and all(p["share_by_value"] is not None for p in kit["points"])
+    # rev B: local are the machined frame set (2 450 000) and four wing spars (4 × 1 850 000)
+    latest = kit["points"][-1]
+    assert latest["value_local"] == "9850000" and latest["value_currency"] == "KZT"
+    assert latest["share_by_value"] == round(9_850_000 / int(latest["value_total"]), 4)
+    page = client_for(f.user(role="planner")).get("/production/localisation/").content.decode()
+    assert 'id="value-basis"' in page and "2 lines in USD" in page

@@ -213,21 +213,3 @@ def test_the_page_downloads_as_csv(data):
     assert rows[0]["pn"] == data["product"].part_number.pn
     operator = client_for(f.user(operator=f.operator()))
     assert operator.get("/production/localisation/?format=csv").status_code == 403
-
-
-@pytest.mark.django_db
-def test_the_demo_shows_the_kits_value_share(capsys):
-    from django.core.management import call_command
-
-    call_command("demo")
-    capsys.readouterr()
-    body = client_for(f.user(role="planner")).get("/api/localisation/").json()
-    assert body["value_currency"] == "KZT" and body["left_out_lines_by_currency"] == {"USD": 2}
-    kit = next(p for p in body["results"] if p["product"].startswith("ANKA-S-KIT"))
-    assert kit["points"] and all(p["share_by_value"] is not None for p in kit["points"])
-    # rev B: local are the machined frame set (2 450 000) and four wing spars (4 × 1 850 000)
-    latest = kit["points"][-1]
-    assert latest["value_local"] == "9850000" and latest["value_currency"] == "KZT"
-    assert latest["share_by_value"] == round(9_850_000 / int(latest["value_total"]), 4)
-    page = client_for(f.user(role="planner")).get("/production/localisation/").content.decode()
-    assert 'id="value-basis"' in page and "2 lines in USD" in page

@@ -14,7 +14,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -36,15 +35,6 @@ from kanat.work.models import PackageStatus, Release, SignOff, SignOffKind, Step
 
 pytestmark = pytest.mark.django_db
 DAY = dt.timedelta(days=1)
-
-
-@pytest.fixture(scope="module")
-def demo_log(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), transaction.atomic():
-        out = io.StringIO()
-        call_command("demo", stdout=out)
-        yield out.getvalue()
-        transaction.set_rollback(True)
 
 
 def _user(name: str) -> User:

@@ -57,8 +57,7 @@ def _status(aircraft: Aircraft):
     return status
 
 
-def test_demo_work_in_every_state_with_defects_and_intact_chains(capsys):
-    call_command("demo")
+def test_demo_work_in_every_state_with_defects_and_intact_chains(demo_log, capsys):
     now = timezone.now()
     packages = WorkPackage.objects.select_related("aircraft__operator")
     assert {p.status for p in packages} == set(PackageStatus.values)
@@ -127,8 +126,7 @@ def test_demo_work_in_every_state_with_defects_and_intact_chains(capsys):
     assert capsys.readouterr().out.startswith("intact: 4 chains")
 
 
-def test_demo_people_sign_what_they_may_and_a_visitor_can_finish_the_work():
-    call_command("demo")
+def test_demo_people_sign_what_they_may_and_a_visitor_can_finish_the_work(demo_log):
     now = timezone.now()
     types = list(AircraftType.objects.values_list("code", flat=True))
     assert {"ANKA", "WING-LOONG", "ORLAN-10"} <= set(types)
