@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from kanat.core import audit
 from kanat.core.errors import NotAllowed, RuleViolation
@@ -18,6 +21,26 @@ def require(actor: User | None, capability: str) -> None:
     if not actor.is_active or not role_allows(actor.role, capability):
         label = Capability(capability).label if capability in Capability.values else capability
         raise NotAllowed(f"{actor.get_username()} ({actor.get_role_display()}) may not: {label}")
+
+
+CLOCK_SKEW = dt.timedelta(minutes=5)  # a tablet's clock a little ahead is not "the future"
+
+
+def at_or_now(value: dt.datetime | None, field: str = "at", *, future: bool = False) -> dt.datetime:
+    """The instant a service records (in UTC): ``value``, or now when None. Refused: an
+    instant without a time zone offset, and one in the future unless ``future`` (planned
+    dates)."""
+    if value is None:
+        return timezone.now()
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise RuleViolation(f"{field} {value.isoformat()} has no time zone offset", field=field)
+    if not future and value > timezone.now() + CLOCK_SKEW:
+        raise RuleViolation(
+            f"{field.replace('_', ' ')} {value.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC "
+            "is in the future",
+            field=field,
+        )
+    return value.astimezone(dt.UTC)
 
 
 @transaction.atomic

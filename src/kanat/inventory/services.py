@@ -22,13 +22,12 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from kanat.core import audit
 from kanat.core.errors import Conflict, RuleViolation
 from kanat.core.models import Operator, User
 from kanat.core.roles import Capability
-from kanat.core.services import require
+from kanat.core.services import at_or_now, require
 from kanat.fleet.models import Installation, Part, PartNumber, PartTracking
 from kanat.inventory.models import (
     GoodsReceipt,
@@ -53,14 +52,6 @@ ONE = Decimal("1")
 
 
 # --- helpers ---------------------------------------------------------------------------
-
-
-def _at(value: dt.datetime | None, field: str = "at") -> dt.datetime:
-    if value is None:
-        return timezone.now()
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise RuleViolation(f"{field} {value.isoformat()} has no time zone offset", field=field)
-    return value.astimezone(dt.UTC)
 
 
 def _qty(value: Any, field: str, *, allow_zero: bool = False) -> Decimal:
@@ -300,7 +291,7 @@ def create_purchase_order(
         supplier=supplier,
         operator=operator,
         created_by=actor,
-        created_at=_at(at),
+        created_at=at_or_now(future=True, value=at),
         notes=notes,
         currency=currency,
     )
@@ -409,7 +400,7 @@ def receive_against_po(
     need their certificate reference; no line may receive more than was ordered. The same
     delivery note received again returns the first receipt (a retry receives nothing)."""
     require(actor, Capability.MANAGE_STOCK)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     delivery_ref = _text(delivery_ref, "delivery_ref", "the delivery note reference")
     order = PurchaseOrder.objects.select_for_update(of=("self",)).get(pk=order.pk)
     done = GoodsReceipt.objects.filter(order=order, delivery_ref=delivery_ref).first()
@@ -533,7 +524,7 @@ def transfer(
     """Move an item (or part of a batch) to another location; returns the item there.
     Reserved quantity moves only with the whole item."""
     require(actor, Capability.MANAGE_STOCK)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     item = _locked(item)
     _in_stock(item)
     to_location = _active_location(to_location, "to_location")
@@ -584,7 +575,7 @@ def reserve(
 ) -> Reservation:
     """Hold free quantity of a serviceable item for a build order or work package."""
     require(actor, Capability.MANAGE_STOCK)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     reference = _text(reference, "reference", "the build order or work package reference")
     q = _qty(quantity, "quantity")
     item = _locked(item)
@@ -616,7 +607,7 @@ def unreserve(
 ) -> Reservation:
     """Release a reservation (all of it unless ``quantity`` says less)."""
     require(actor, Capability.MANAGE_STOCK)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     reference = _text(reference, "reference", "the reservation's reference")
     item = _locked(item)
     res = Reservation.objects.select_for_update().filter(item=item, reference=reference).first()
@@ -675,7 +666,7 @@ def issue(
     by the order itself (``for_build``: ``production.build.issue_material`` records what
     went into which output)."""
     require(actor, Capability.MANAGE_STOCK)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     reference = _text(reference, "reference", "the build order or work package reference")
     if not for_build:
         from kanat.production.models import BuildOrder
@@ -744,7 +735,7 @@ def set_status(
     if status == StockStatus.SCRAPPED:
         return scrap(actor=actor, item=item, reason=reason, at=at)
     require(actor, Capability.MANAGE_STOCK)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     if status not in StockStatus.values:
         raise RuleViolation(f"unknown stock status {status!r}", field="status")
     item = _locked(item)
@@ -779,7 +770,7 @@ def scrap(
 ) -> StockItem:
     """Scrap a whole item: its quantity leaves the stock and it stays scrapped."""
     require(actor, Capability.MANAGE_STOCK)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     reason = _text(reason, "reason", "the reason for scrapping")
     item = _locked(item)
     _in_stock(item)
@@ -826,7 +817,7 @@ def scrap_issued_to_build(
     returned nor issued again. A batch item keeps its status (what is left of it in the
     stores is not the scrapped material)."""
     require(actor, Capability.INSPECT_PRODUCTION)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     reason = _text(reason, "reason", "the reason for scrapping")
     q = _qty(quantity, "quantity")
     item = _locked(item)
@@ -883,7 +874,7 @@ def release_for_build(
     scraps a unit before its material was issued): the inspector who dispositions it
     releases it, as they record the scrap. An unreserve movement like ``unreserve``."""
     require(actor, Capability.INSPECT_PRODUCTION)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     reason = _text(reason, "reason", "the reason for releasing")
     q = _qty(quantity, "quantity")
     item = _locked(item)
@@ -928,7 +919,7 @@ def send_for_repair(
 ) -> StockItem:
     """The rotable loop, out: an unserviceable serialised part leaves for a repair shop."""
     require(actor, Capability.MANAGE_STOCK)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     repair_order = _text(repair_order, "repair_order", "the repair order reference")
     item = _locked(item)
     if item.part_id is None:
@@ -973,7 +964,7 @@ def receive_from_repair(
     """The rotable loop, back: the part returns repaired (serviceable, with its release
     certificate) or not (unserviceable / quarantine)."""
     require(actor, Capability.MANAGE_STOCK)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     item = _locked(item)
     if item.repair_supplier_id is None:
         raise RuleViolation(f"{item} is not out for repair", field="item")
@@ -1080,7 +1071,7 @@ def return_to_stores(
     belongs to the part's owner (None: the hub's pool). ``reference`` is the work package or
     task card it came off by."""
     require(actor, Capability.MANAGE_STOCK)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     reference = _text(reference, "reference", "the work package or task card reference")
     if status not in RETURN_STATUSES:
         raise RuleViolation(
@@ -1160,7 +1151,7 @@ def receive_from_production(
     from kanat.production.models import BuildOutput, BuildStatus, ProductKind
 
     require(actor, Capability.MANAGE_STOCK)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     reference = _text(reference, "reference", "the build order that made the part")
     part = _locked_part(part)
     output = BuildOutput.objects.filter(part=part).select_related("order__product").first()

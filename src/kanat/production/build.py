@@ -25,13 +25,12 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
-from django.utils import timezone
 
 from kanat.core import audit
 from kanat.core.errors import Conflict, NotAllowed, RuleViolation
 from kanat.core.models import Operator, User
 from kanat.core.roles import Capability, Role
-from kanat.core.services import require
+from kanat.core.services import at_or_now, require
 from kanat.fleet import services as fleet
 from kanat.fleet.models import Aircraft, Part, PartTracking, Position
 from kanat.inventory import services as inv
@@ -65,14 +64,6 @@ MAX_UNITS = 2_147_483_647
 
 
 # --- helpers ---------------------------------------------------------------------------
-
-
-def _at(value: dt.datetime | None, field: str = "at") -> dt.datetime:
-    if value is None:
-        return timezone.now()
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise RuleViolation(f"{field} {value.isoformat()} has no time zone offset", field=field)
-    return value.astimezone(dt.UTC)
 
 
 def _locked(order: BuildOrder) -> BuildOrder:
@@ -150,7 +141,7 @@ def create_build_order(
     routing. A serialised product names its output serials (one per unit); an aircraft
     names the operator it is built for."""
     require(actor, Capability.MANAGE_PRODUCTION)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     product = Product.objects.select_related("part_number", "variant").get(pk=product.pk)
     if (
         isinstance(quantity, bool)
@@ -268,7 +259,7 @@ def release_build_order(
 ) -> BuildOrder:
     """Planned → released: the shop floor and the stores may work on it."""
     require(actor, Capability.MANAGE_PRODUCTION)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     order = _locked(order)
     _status(order, (BuildStatus.PLANNED,), "only a planned order is released")
     order.status = BuildStatus.RELEASED
@@ -409,7 +400,7 @@ def reserve_material(
     """Hold the stock the order still needs (all of it or nothing): refused, naming the
     part and how much is missing, when the stores do not have it."""
     require(actor, Capability.MANAGE_STOCK)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     order = _locked(order)
     _status(order, (BuildStatus.PLANNED, *WORKING), "its material is no longer reserved")
     made = _reserve(actor, order, now)
@@ -431,7 +422,7 @@ def issue_material(
     not held yet first), unit by unit: each output serial gets its own serialised parts and
     its share of each batch. All of it or nothing."""
     require(actor, Capability.MANAGE_STOCK)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     order = _locked(order)
     _status(order, WORKING, "material is issued to a released order only")
     _reserve(actor, order, now)
@@ -532,7 +523,7 @@ def record_operation(
 ) -> OperationProgress:
     """An operation of the order's routing done, signed by the actor. Once per operation."""
     require(actor, Capability.PERFORM_PRODUCTION)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     order = _locked(order)
     _status(order, WORKING, "operations are signed on a released order only")
     _operation(order, operation)
@@ -615,7 +606,7 @@ def record_inspection(
     than who signed it. The verdict follows the measurements (all within limits: pass)
     unless ``passed`` says otherwise; a pass with a value outside its limits is refused."""
     require(actor, Capability.INSPECT_PRODUCTION)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     order = _locked(order)
     _status(order, WORKING, "inspections are recorded on a released order only")
     _operation(order, operation)
@@ -680,7 +671,7 @@ def raise_ncr(
     (``consumption``: the serial or batch issued into the order) or of a unit (``output``).
     What it names is what a scrap disposition scraps."""
     require(actor, Capability.INSPECT_PRODUCTION)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     order = _locked(order)
     _status(order, WORKING, "a non-conformance is raised on a released order")
     if operation is not None:
@@ -737,7 +728,7 @@ def disposition_ncr(
     """Decide what is done with the non-conforming item; ``concession`` flags a deviation
     accepted as it is (it then needs an approval before the report is closed)."""
     require(actor, Capability.INSPECT_PRODUCTION)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     ncr = _locked_ncr(ncr)
     if ncr.status != NcrStatus.OPEN:
         raise Conflict(f"{ncr} is closed", field="status")
@@ -875,7 +866,7 @@ def approve_concession(
     *, actor: User, ncr: NonConformance, at: dt.datetime | None = None
 ) -> NonConformance:
     """A quality engineer or the hub administrator, not the raiser, approves the deviation."""
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     if actor is None or not actor.is_active or actor.role not in CONCESSION_APPROVERS:
         who = actor.get_username() if actor is not None else "the system"
         raise NotAllowed(f"{who} may not approve a concession (quality or hub administrator)")
@@ -903,7 +894,7 @@ def close_ncr(
     *, actor: User | None, ncr: NonConformance, at: dt.datetime | None = None
 ) -> NonConformance:
     require(actor, Capability.INSPECT_PRODUCTION)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     ncr = _locked_ncr(ncr)
     if ncr.status != NcrStatus.OPEN:
         raise Conflict(f"{ncr} is already closed", field="status")
@@ -1007,7 +998,7 @@ def complete_build_order(
     disposition scrapped replaced; the output serials (but a scrapped unit's) are then
     registered as fleet parts, each built to the order's BOM revision."""
     require(actor, Capability.MANAGE_PRODUCTION)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     order = _locked(order)
     _status(order, (BuildStatus.IN_PROGRESS,), "only an order in progress is completed")
     refused = blockers(order)
@@ -1046,7 +1037,7 @@ def accept_build_order(
     issued into it installed at the position its BOM line names, at this instant: the
     as-built configuration."""
     require(actor, Capability.MANAGE_PRODUCTION)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     order = _locked(order)
     product = order.product
     if product.kind != ProductKind.AIRCRAFT or product.variant_id is None:

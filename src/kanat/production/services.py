@@ -23,7 +23,7 @@ from kanat.core import audit
 from kanat.core.errors import Conflict, RuleViolation
 from kanat.core.models import User
 from kanat.core.roles import Capability
-from kanat.core.services import require
+from kanat.core.services import at_or_now, require
 from kanat.fleet.models import PartNumber, PartTracking, Variant
 from kanat.production import selectors
 from kanat.production.models import (
@@ -264,18 +264,6 @@ def _bom_content(bom: Bom) -> dict[str, Any]:
     }
 
 
-def _past(at: dt.datetime | None) -> dt.datetime:
-    """``at`` (an instant with its time zone, not in the future), or now."""
-    now = timezone.now()
-    if at is None:
-        return now
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise RuleViolation("the instant needs a time zone", field="at")
-    if at > now:
-        raise RuleViolation(f"{at:%Y-%m-%d %H:%M} is in the future", field="at")
-    return at
-
-
 @transaction.atomic
 def create_bom_revision(
     *,
@@ -292,7 +280,7 @@ def create_bom_revision(
     unless ``revision`` names one. One draft at a time per assembly. ``at``: when it was
     started, if earlier than now (engineering records entered after the fact)."""
     require(actor, Capability.MANAGE_ENGINEERING)
-    now = _past(at)
+    now = at_or_now(at)
     if _master_of(part_number, "part_number").make_buy != MakeBuy.MAKE:
         raise RuleViolation(
             f"{part_number.pn} is a buy part: only made parts have a BOM", field="part_number"
@@ -551,7 +539,7 @@ def release_bom(
         raise RuleViolation(
             f"{part_number.pn} would contain itself: {' > '.join(cycle)}", field="lines"
         )
-    now = _past(at)
+    now = at_or_now(at)
     previous = next((b for b in revisions.values() if b.status == BomStatus.RELEASED), None)
     if now < locked.created_at:
         raise RuleViolation(

@@ -23,7 +23,7 @@ from kanat.core import audit
 from kanat.core.errors import Conflict, RuleViolation
 from kanat.core.models import User
 from kanat.core.roles import Capability, Role
-from kanat.core.services import require
+from kanat.core.services import at_or_now, require
 from kanat.fleet.models import AircraftType
 from kanat.people import services as people
 from kanat.people.models import IN_FORCE, Privilege, Qualification
@@ -51,14 +51,6 @@ from kanat.work.services import next_number
 
 ATTENDANCE_SHARE = Decimal("0.9")  # of the course's hours, for a certificate
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9._/-]*$")
-
-
-def _at(value: dt.datetime | None, name: str = "at") -> dt.datetime:
-    if value is None:
-        return timezone.now()
-    if value.tzinfo is None:
-        raise RuleViolation("the instant needs a time zone", field=name)
-    return value
 
 
 def _fits(text: str, name: str, limit: int) -> str:
@@ -340,7 +332,7 @@ def enrol(
     *, actor: User | None, session: Session, person: User, at: dt.datetime | None = None
 ) -> Enrolment:
     require(actor, Capability.MANAGE_TRAINING)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     _trainable(person)
     locked = Session.objects.select_for_update().select_related("course").get(pk=session.pk)
     if locked.cancelled_at is not None:
@@ -454,7 +446,7 @@ def record_assessment(
     """A theory or practical result; passed when the score reaches the course's pass mark. A
     wrong result is corrected by a new one naming it (``corrects``) with the reason."""
     require(actor, Capability.MANAGE_TRAINING)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     locked = _locked_enrolment(enrolment)
     _not_own(actor, locked.person, "assesses")
     course = locked.session.course
@@ -567,7 +559,7 @@ def issue_certificate(
     of the course's hours, and every element's standing result is a pass. It is valid the
     course's ``validity_months`` from the issue date."""
     require(actor, Capability.MANAGE_TRAINING)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     if now > timezone.now() + dt.timedelta(minutes=5):
         raise RuleViolation("a certificate is not issued in the future", field="at")
     locked = _locked_enrolment(enrolment)
@@ -797,7 +789,7 @@ def grant_stage(
     evidence is kept with the grant). A stage with privileges issues the authorisation to
     sign them alone, resting on the person's qualification. Signed into the hub's chain."""
     require(actor, Capability.GRANT_STAGE)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     if now > timezone.now():
         raise RuleViolation("a stage is not granted in the future", field="at")
     _trainable(person)
@@ -890,7 +882,7 @@ def withdraw_stage(
     """The grant ends now (what was signed under it stays signed); its authorisation is
     withdrawn with it."""
     require(actor, Capability.GRANT_STAGE)
-    now = _at(at)
+    now = at_or_now(future=True, value=at)
     reason = _text(reason, "reason", "a withdrawal")
     User.objects.select_for_update().get(pk=grant.person_id)
     if StageWithdrawal.objects.filter(grant=grant).exists():

@@ -22,7 +22,7 @@ from kanat.core import audit
 from kanat.core.errors import Conflict, RuleViolation
 from kanat.core.models import User
 from kanat.core.roles import Capability, role_allows
-from kanat.core.services import require
+from kanat.core.services import at_or_now, require
 from kanat.fleet import services as fleet_services
 from kanat.fleet.models import Aircraft, Installation, Part, Position, RemovalReason
 from kanat.maintenance import services as mx_services
@@ -82,20 +82,6 @@ class DueRef:
 
     task: Task
     part: Part | None = None
-
-
-def _at(value: dt.datetime | None, field: str = "at") -> dt.datetime:
-    if value is None:
-        return timezone.now()
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise RuleViolation(f"{field} {value.isoformat()} has no time zone offset", field=field)
-    if value > timezone.now() + dt.timedelta(minutes=5):
-        raise RuleViolation(
-            f"{field.replace('_', ' ')} {value.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC "
-            "is in the future",
-            field=field,
-        )
-    return value.astimezone(dt.UTC)
 
 
 def next_number(prefix: str, at: dt.datetime) -> str:
@@ -360,7 +346,7 @@ def create_package(
 ) -> WorkPackage:
     """A draft package for an aircraft with a card per chosen due item and defect."""
     require(actor, Capability.PLAN_WORK)
-    now = _at(at)
+    now = at_or_now(at)
     title = title.strip()
     if not title:
         raise RuleViolation("a work package needs a title", field="title")
@@ -409,7 +395,7 @@ def add_cards(
 ) -> list[TaskCard]:
     """More cards on a package not yet released; a completed one goes back to in work."""
     require(actor, Capability.PLAN_WORK)
-    now = _at(at)
+    now = at_or_now(at)
     package = _locked_package(package)
     # then the aircraft, as create_package locks it: two planners adding the same task to
     # two packages of one aircraft take turns, and the second sees the first's card
@@ -434,7 +420,7 @@ def open_package(
 ) -> WorkPackage:
     """Draft to open: the package is issued to the hangar."""
     require(actor, Capability.PLAN_WORK)
-    now = _at(at)
+    now = at_or_now(at)
     package = _locked_package(package)
     if package.status != PackageStatus.DRAFT:
         raise Conflict(
@@ -593,7 +579,7 @@ def sign_step(
     """The performer signs a step. A measured value outside its limits raises a defect; a
     removal or installation step moves the configuration in the same transaction."""
     require(actor, Capability.PERFORM_WORK)
-    now = _at(at)
+    now = at_or_now(at)
     card = _locked_card(step.card)
     step = TaskStep.objects.select_related("position").get(pk=step.pk)
     step.card = card
@@ -781,7 +767,7 @@ def sign_step_supervised(
     a stage that allows supervised work on the type; the supervisor may sign the step at this
     instant. The step counts once the supervisor countersigns (``countersign_step``)."""
     require(actor, Capability.PERFORM_WORK)
-    now = _at(at)
+    now = at_or_now(at)
     card = _locked_card(step.card)
     step = TaskStep.objects.select_related("position").get(pk=step.pk)
     step.card = card
@@ -887,7 +873,7 @@ def countersign_step(
     """The supervisor countersigns a trainee's step: the step's sign-off, signed under the
     supervisor's own authority (checked as any sign-off), naming the trainee as performer."""
     require(actor, Capability.PERFORM_WORK)
-    now = _at(at)
+    now = at_or_now(at)
     card, entry = _locked_entry(entry, actor)
     if now < entry.performed_at:
         raise RuleViolation(
@@ -918,7 +904,7 @@ def decline_supervised_step(
     signature while it awaits the supervisor (who may be away for good): it does not count
     (nor log), and the step is open again."""
     require(actor, Capability.PERFORM_WORK)
-    now = _at(at)
+    now = at_or_now(at)
     reason = reason.strip()
     if not reason:
         raise RuleViolation("say why the step is declined", field="reason")
@@ -977,7 +963,7 @@ def sign_card(
     """The card signed as done, once every step is. A critical card then awaits its
     independent inspection; any other card is done."""
     require(actor, Capability.PERFORM_WORK)
-    now = _at(at)
+    now = at_or_now(at)
     card = _locked_card(card)
     package, aircraft = card.package, card.package.aircraft
     prev = _previous(SignOffKind.CARD, card, None)
@@ -1036,7 +1022,7 @@ def inspect_card(
     """The independent inspection of a critical card, by someone who did not perform or
     sign any of its work."""
     require(actor, Capability.PERFORM_WORK)
-    now = _at(at)
+    now = at_or_now(at)
     card = _locked_card(card)
     package, aircraft = card.package, card.package.aircraft
     if not card.critical:
@@ -1085,7 +1071,7 @@ def release_package(
     """The certificate of release to service, signed last: every card done, no defect found
     in this work left open without a deferral. It records the compliance of every task."""
     require(actor, Capability.PERFORM_WORK)
-    now = _at(at)
+    now = at_or_now(at)
     package = _locked_package(package)
     aircraft = package.aircraft
     if package.status == PackageStatus.RELEASED:
@@ -1244,7 +1230,7 @@ def raise_defect(
         ata=ata,
         description=description,
         source=source,
-        found_at=_at(found_at, "found_at"),
+        found_at=at_or_now(found_at, "found_at"),
         source_ref=source_ref,
     )
 
@@ -1291,7 +1277,7 @@ def defer_defect(
     supersedes the one in force, with its reason: under the same category (B, C and D keep
     their deadline from the discovery; A states its own), and only before it runs out."""
     require(actor, Capability.PERFORM_WORK)
-    now = _at(at)
+    now = at_or_now(at)
     defect = (
         Defect.objects.select_for_update(of=("self",))
         .select_related("aircraft__variant__aircraft_type")
